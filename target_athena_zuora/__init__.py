@@ -1,0 +1,1 @@
+"""Singer target landing streams as Parquet in the Zuora Connector for AWS Athena layout."""
