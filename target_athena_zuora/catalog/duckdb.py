@@ -1,0 +1,98 @@
+"""The embedded default's catalog: a DuckDB file with one view per model over its parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from target_athena_zuora.catalog import PARTITION_KEY, TableDefinition
+from target_athena_zuora.errors import CatalogError, SchemaError
+
+
+def duckdb_type(arrow_type: pa.DataType) -> str:
+    """Print ``arrow_type`` as the DuckDB type DuckDB reads from our Parquet."""
+    simple = {
+        pa.int64(): "BIGINT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+        pa.string(): "VARCHAR",
+        pa.date32(): "DATE",
+    }
+    if arrow_type in simple:
+        return simple[arrow_type]
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
+    if pa.types.is_decimal(arrow_type):
+        return f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
+    if pa.types.is_list(arrow_type):
+        return f"{duckdb_type(arrow_type.value_type)}[]"
+    if pa.types.is_struct(arrow_type):
+        return "STRUCT(" + ", ".join(f'"{f.name}" {duckdb_type(f.type)}' for f in arrow_type) + ")"
+    raise SchemaError(f"no DuckDB type for Arrow type {arrow_type}")
+
+
+class DuckDBCatalog:
+    """Views ``<database>.<table>`` in a DuckDB file; opened only while applying."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def ensure_database(self, name: str) -> None:
+        """Create the DuckDB schema when missing."""
+        self._execute([f'CREATE SCHEMA IF NOT EXISTS "{name}"'], name)
+
+    def apply_table(self, definition: TableDefinition) -> None:
+        """(Re)create the view: every definition column, ``dt`` as DATE, null where a part lacks it."""
+        self._execute(
+            [
+                f'CREATE OR REPLACE VIEW "{definition.database}"."{definition.name}" AS {_select(definition)}'
+            ],
+            f"{definition.database}.{definition.name}",
+        )
+
+    def add_partitions(self, definition: TableDefinition, values: Sequence[str]) -> None:
+        """Nothing to do: the view reads every ``dt=`` folder through hive partitioning."""
+
+    def close(self) -> None:
+        """Nothing held open between applies."""
+
+    def _execute(self, statements: list[str], what: str) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with duckdb.connect(str(self.path)) as connection:
+                for statement in statements:
+                    connection.execute(statement)
+        except duckdb.Error as error:
+            raise CatalogError(f"DuckDB catalog {self.path}, {what}: {error}") from error
+
+
+def _select(definition: TableDefinition) -> str:
+    pattern = f"{definition.location}{PARTITION_KEY}=*/*.parquet"
+    files = sorted(Path(definition.location).glob(f"{PARTITION_KEY}=*/*.parquet"))
+    if not files:
+        columns = [f'CAST(NULL AS {duckdb_type(f.type)}) AS "{f.name}"' for f in definition.schema]
+        columns.append(f'CAST(NULL AS DATE) AS "{PARTITION_KEY}"')
+        return f"SELECT {', '.join(columns)} WHERE false"
+    source = (
+        f"read_parquet('{_quote(pattern)}', hive_partitioning = true, union_by_name = true, "
+        f"hive_types = {{'{PARTITION_KEY}': DATE}})"
+    )
+    present = _columns_in_parts(source)
+    columns = [
+        f'"{f.name}"' if f.name in present else f'CAST(NULL AS {duckdb_type(f.type)}) AS "{f.name}"'
+        for f in definition.schema
+    ]
+    columns.append(f'"{PARTITION_KEY}"')
+    return f"SELECT {', '.join(columns)} FROM {source}"
+
+
+def _columns_in_parts(source: str) -> set[str]:
+    with duckdb.connect() as connection:
+        return {row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

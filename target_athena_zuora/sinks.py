@@ -1,0 +1,79 @@
+"""The sink: buffer a stream's raw records, convert them in batches, write them to parts."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk.sinks import BatchSink
+
+from target_athena_zuora.records import Converter, dumps_record
+from target_athena_zuora.schema import StreamSchema, TypeOptions, map_stream
+
+if t.TYPE_CHECKING:
+    from target_athena_zuora.target import TargetAthenaZuora
+    from target_athena_zuora.writer import ModelWriter
+
+BATCH_ROWS = 50_000  # rows per conversion (and per row group)
+BATCH_BYTES = 32 * 1024 * 1024  # raw JSON bytes per conversion, whichever comes first
+
+
+class AthenaSink(BatchSink):
+    """One stream (per schema version): raw JSON records in, Arrow row groups out."""
+
+    def __init__(
+        self,
+        target: TargetAthenaZuora,
+        stream_name: str,
+        schema: dict[str, t.Any],
+        key_properties: t.Sequence[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.athena_target = target
+        settings = target.settings
+        options = TypeOptions(settings.number_type, settings.timestamp_precision)
+        self.stream_schema: StreamSchema = map_stream(
+            stream_name, self.schema, key_properties, options
+        )
+        self.converter = Converter(self.stream_schema)
+        self.model_writer: ModelWriter = target.model_writer(self.stream_schema)
+        self._lines: list[bytes] = []
+        self._numbers: list[int] = []
+        self._bytes = 0
+
+    def add_raw(self, raw: bytes, line: int) -> None:
+        """Buffer one record's JSON text (the fast path calls this directly)."""
+        self._lines.append(raw)
+        self._numbers.append(line)
+        self._bytes += len(raw)
+        if len(self._lines) >= BATCH_ROWS or self._bytes >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the buffered records to the worker: convert, then append to the open part."""
+        if not self._lines:
+            return
+        lines, numbers = self._lines, self._numbers
+        self._lines, self._numbers, self._bytes = [], [], 0
+        converter, writer = self.converter, self.model_writer
+        self.athena_target.worker.submit(lambda: writer.write(converter.convert(lines, numbers)))
+
+    # --- the SDK's per-record path (stream maps, flattening, validation, metadata) ---------
+
+    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
+        """Buffer a record the SDK has mapped/validated, as JSON text like the fast path."""
+        self.add_raw(dumps_record(record), self.athena_target.current_line)
+
+    def process_batch(self, context: dict[str, t.Any]) -> None:
+        """The SDK drains a batch: convert what is buffered (the part stays open)."""
+        self.flush()
+
+    def _parse_timestamps_in_record(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Date-times are parsed by the Arrow conversion, for both paths alike."""
+
+    def _singer_validate_message(self, record: dict[str, t.Any]) -> None:
+        """Key properties are checked by the conversion, with the input line."""
+
+    def clean_up(self) -> None:
+        """The stream ended: make everything durable and queryable."""
+        self.athena_target.seal()
+        super().clean_up()

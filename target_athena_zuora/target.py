@@ -1,0 +1,372 @@
+"""target-athena-zuora: Singer streams -> Parquet in the Zuora Connector for AWS Athena layout."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import typing as t
+from pathlib import Path
+
+import click
+from singer_sdk import typing as th
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.target_base import Target
+
+from target_athena_zuora.catalog import Catalog, TableDefinition
+from target_athena_zuora.destinations import build_destination
+from target_athena_zuora.errors import TargetError
+from target_athena_zuora.layout import TransferClock, model_prefix, partition_prefix
+from target_athena_zuora.reader import FastSingerReader
+from target_athena_zuora.schema import StreamSchema
+from target_athena_zuora.settings import Settings
+from target_athena_zuora.sinks import AthenaSink
+from target_athena_zuora.storage import Storage
+from target_athena_zuora.writer import ModelWriter, OrderedWorker, PartOptions
+
+_SECRET = {"secret": True}
+
+
+def _config_schema() -> dict[str, t.Any]:
+    choices = th.StringType
+    return th.PropertiesList(
+        th.Property(
+            "local_path",
+            th.StringType,
+            default="output",
+            title="Local path",
+            description="Root directory of the embedded default (used when no `bucket` is set): parts under `<local_path>/<schema>/`, the DuckDB catalog at `<local_path>/catalog.duckdb`.",
+        ),
+        th.Property(
+            "schema",
+            th.StringType,
+            default="zuora",
+            title="Schema",
+            description="Folder under the root (local path or bucket) that holds the data, and the catalog database (DuckDB schema or Glue database, created when missing). Lower snake_case.",
+        ),
+        th.Property(
+            "compression",
+            choices,
+            default="snappy",
+            allowed_values=["snappy", "zstd", "gzip", "none"],
+            description="Parquet compression codec.",
+        ),
+        th.Property(
+            "timestamp_precision",
+            choices,
+            default="ms",
+            allowed_values=["ms", "us"],
+            description="Unit of `date-time` columns, in files and tables alike; finer input is truncated.",
+        ),
+        th.Property(
+            "number_type",
+            th.StringType,
+            default="double",
+            description="How JSON `number` lands: `double`, or `decimal(P,S)` with P <= 38 (values with more than S decimals are an error).",
+        ),
+        th.Property(
+            "part_size_mb",
+            th.IntegerType,
+            default=128,
+            description="A part is closed once it holds this many MB of Parquet (it is also closed when the stream ends or before a STATE is emitted).",
+        ),
+        th.Property(
+            "bucket",
+            th.StringType,
+            description="S3 bucket. When set, parts go to `s3://<bucket>/<schema>/<model>/dt=<date>/<part>_<timestamp>.parquet` and tables to Glue.",
+        ),
+        th.Property(
+            "region",
+            th.StringType,
+            description="AWS region of the bucket, used for every AWS client.",
+        ),
+        th.Property(
+            "database",
+            th.StringType,
+            description="S3 folder that receives Athena query results (`s3://<bucket>/<database>/athena_output/`). Defaults to `schema`.",
+        ),
+        th.Property("workgroup", th.StringType, default="primary", description="Athena workgroup."),
+        th.Property(
+            "auth_method",
+            choices,
+            allowed_values=["role", "access_key", "default"],
+            description="`role` (AssumeRole with `external_id`), `access_key`, or `default` (the AWS credential chain). Inferred when unset: `role` if `role_arn` is set, `access_key` if `aws_access_key_id` is set, else `default`.",
+        ),
+        th.Property(
+            "role_arn", th.StringType, description="IAM role to assume (auth_method `role`)."
+        ),
+        th.Property(
+            "external_id",
+            th.StringType,
+            **_SECRET,
+            description="External id the role's trust policy requires.",
+        ),
+        th.Property(
+            "role_session_name",
+            th.StringType,
+            default="target-athena-zuora",
+            description="Session name for AssumeRole.",
+        ),
+        th.Property(
+            "aws_access_key_id",
+            th.StringType,
+            **_SECRET,
+            description="Access key id (auth_method `access_key`).",
+        ),
+        th.Property(
+            "aws_secret_access_key", th.StringType, **_SECRET, description="Secret access key."
+        ),
+        th.Property(
+            "aws_session_token",
+            th.StringType,
+            **_SECRET,
+            description="Session token for temporary access keys.",
+        ),
+        th.Property(
+            "aws_account_id",
+            th.StringType,
+            description="Account id for `--print-iam-policy` when `role_arn` is not set.",
+        ),
+        th.Property(
+            "endpoint_url",
+            th.StringType,
+            description="One endpoint for every AWS client (S3-compatible storage, emulators). boto3's `AWS_ENDPOINT_URL_<SERVICE>` variables work when unset.",
+        ),
+        th.Property(
+            "sse",
+            choices,
+            default="none",
+            allowed_values=["none", "AES256", "aws:kms"],
+            description="Server-side encryption of parts.",
+        ),
+        th.Property("kms_key_id", th.StringType, description="KMS key for `sse: aws:kms`."),
+        th.Property(
+            "partition_projection",
+            th.BooleanType,
+            default=False,
+            description="Use Athena partition projection on `dt` instead of registering partitions in Glue.",
+        ),
+        th.Property(
+            "validate_records",
+            th.BooleanType,
+            default=False,
+            title="Validate Records",
+            description="Also validate every record with jsonschema (slower path). Off by default: the Arrow conversion already rejects values that do not fit their declared type.",
+        ),
+    ).to_dict()
+
+
+class TargetAthenaZuora(Target):
+    """Lands Singer streams as Parquet parts and makes them queryable (Athena or DuckDB)."""
+
+    name = "target-athena-zuora"
+    config_jsonschema = _config_schema()
+    default_sink_class = AthenaSink
+    message_reader_class = FastSingerReader
+
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = Settings.from_config(self.config)
+        self.clock = TransferClock.now()
+        self.current_line = 0
+        self.worker = OrderedWorker()
+        self._writers: dict[str, ModelWriter] = {}
+        self._destination: tuple[Storage, Catalog] | None = None
+        self._tmp_dir: Path | None = None
+        self._database_ready = False
+        reader = self.message_reader
+        if isinstance(reader, FastSingerReader):
+            reader.hooks = self
+
+    @property
+    def max_parallelism(self) -> int:
+        """One worker converts and writes in order; the SDK must not drain in parallel."""
+        return 1
+
+    @max_parallelism.setter
+    def max_parallelism(self, new_value: int) -> None:
+        """Ignored: see the getter."""
+
+    # --- destination and writers --------------------------------------------------------
+
+    @property
+    def destination(self) -> tuple[Storage, Catalog]:
+        """The storage and catalog, built on first use (never for --about/--help)."""
+        if self._destination is None:
+            self._destination = build_destination(self.settings)
+        return self._destination
+
+    def model_writer(self, stream_schema: StreamSchema) -> ModelWriter:
+        """The writer of ``stream_schema``'s model, evolved to this schema version."""
+        writer = self._writers.get(stream_schema.model)
+        if writer is None:
+            storage = self.destination[0]
+            options = PartOptions(
+                schema=self.settings.schema,
+                clock=self.clock,
+                compression=self.settings.compression,
+                part_size_bytes=self.settings.part_size_bytes,
+                tmp_dir=self._temporary_directory(),
+            )
+            writer = ModelWriter(stream_schema.model, storage, options)
+            self._writers[stream_schema.model] = writer
+        writer.evolve(stream_schema.arrow)
+        return writer
+
+    def _temporary_directory(self) -> Path:
+        if self._tmp_dir is None:
+            parent = None
+            if not self.settings.on_aws:  # same filesystem, so parts are linked, not copied
+                parent = Path(self.settings.local_path)
+                parent.mkdir(parents=True, exist_ok=True)
+            self._tmp_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=parent))
+        return self._tmp_dir
+
+    # --- the fast path ------------------------------------------------------------------
+
+    def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
+        super()._process_schema_message(message_dict)
+        stream = message_dict["stream"]
+        reader = self.message_reader
+        if not isinstance(reader, FastSingerReader):
+            return
+        reader.fast_sinks.pop(stream, None)
+        maps = self.mapper.stream_maps.get(stream, [])
+        if self._fast_path_allowed() and len(maps) == 1 and type(maps[0]) is SameRecordTransform:
+            sink = self._sinks_active.get(maps[0].stream_alias)
+            if isinstance(sink, AthenaSink) and not sink.include_sdc_metadata_properties:
+                reader.fast_sinks[stream] = sink
+
+    def _fast_path_allowed(self) -> bool:
+        config = self.config
+        return not (
+            config.get("validate_records")
+            or config.get("flattening_enabled")
+            or config.get("add_record_metadata")
+        )
+
+    # --- durability: parts complete and catalog applied before STATE ---------------------
+
+    def seal(self) -> None:
+        """Convert everything buffered, close open parts, apply the catalog."""
+        for sink in [*self._sinks_active.values(), *self._sinks_to_clear]:
+            if isinstance(sink, AthenaSink):
+                sink.flush()
+        for writer in self._writers.values():
+            self.worker.submit(writer.close_part)
+        self.worker.join()
+        self._apply_catalog()
+
+    def _apply_catalog(self) -> None:
+        stale = [w for w in self._writers.values() if w.catalog_stale and w.table_schema]
+        if not stale:
+            return
+        storage, catalog = self.destination
+        if not self._database_ready:
+            catalog.ensure_database(self.settings.schema)
+            self._database_ready = True
+        for writer in stale:
+            assert writer.table_schema is not None  # noqa: S101 - filtered above
+            definition = TableDefinition(
+                database=self.settings.schema,
+                name=writer.model,
+                location=storage.uri(model_prefix(self.settings.schema, writer.model)),
+                schema=writer.table_schema,
+            )
+            catalog.apply_table(definition)
+            if writer.stats.parts:
+                partition = partition_prefix(self.settings.schema, writer.model, self.clock)
+                catalog.add_partitions(definition, [partition.rstrip("/").rsplit("=", 1)[1]])
+            writer.catalog_stale = False
+
+    def _write_state_message(self, state: dict[str, t.Any]) -> None:
+        self.seal()
+        super()._write_state_message(state)
+
+    def process_endofpipe(self) -> None:
+        """Drain, seal, emit the final STATE, then summarise each table on stderr."""
+        super().process_endofpipe()
+        self.seal()
+        for writer in self._writers.values():
+            stats = writer.stats
+            self.logger.info(
+                "summary: table %s.%s: %d records, %d parts, %d bytes, %.2f s",
+                self.settings.schema,
+                writer.model,
+                stats.records,
+                stats.parts,
+                stats.bytes,
+                stats.seconds,
+            )
+        self.release()
+
+    def release(self) -> None:
+        """Stop the worker, drop unfinished parts and temporary files, close clients."""
+        self.worker.shutdown()
+        for writer in self._writers.values():
+            writer.abort()
+        if self._tmp_dir is not None:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            self._tmp_dir = None
+        if self._destination is not None:
+            for resource in self._destination:
+                resource.close()
+            self._destination = None
+
+    # --- CLI ------------------------------------------------------------------------------
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The Singer CLI plus ``--test`` and ``--print-iam-policy``."""
+        command = super().get_singer_command()
+        command.params.extend(
+            [
+                click.Option(
+                    ["--test", "connection_test"],
+                    is_flag=True,
+                    help="Check credentials, bucket, Glue and Athena, then exit.",
+                ),
+                click.Option(
+                    ["--print-iam-policy"],
+                    is_flag=True,
+                    help="Print the IAM access and trust policies this config needs.",
+                ),
+            ]
+        )
+        return command
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        connection_test: bool = False,
+        print_iam_policy: bool = False,
+        **kwargs: t.Any,
+    ) -> None:
+        """Run the target; a ``TargetError`` ends it with one line on stderr and exit code 1."""
+        try:
+            if connection_test or print_iam_policy:
+                sys.exit(cls._run_tool(kwargs.get("config"), connection_test=connection_test))
+            super().invoke(**kwargs)
+        except TargetError as error:
+            cls.logger.error("%s", error, exc_info=cls.logger.isEnabledFor(logging.DEBUG))  # noqa: TRY400
+            sys.exit(1)
+
+    @classmethod
+    def _run_tool(cls, config: t.Any, *, connection_test: bool) -> int:
+        target = cls(
+            config=config.config if config else None,
+            validate_config=True,
+            parse_env_config=bool(config and config.parse_env),
+            setup_mapper=False,
+        )
+        if connection_test:
+            from target_athena_zuora.checks import run_connection_test  # noqa: PLC0415
+
+            return run_connection_test(target.settings)
+        from target_athena_zuora.iam import policy_documents  # noqa: PLC0415
+
+        print(json.dumps(policy_documents(target.settings), indent=2))  # noqa: T201
+        return 0
