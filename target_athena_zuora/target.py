@@ -149,6 +149,14 @@ def _config_schema() -> dict[str, t.Any]:
             description="Use Athena partition projection on `dt` instead of registering partitions in Glue.",
         ),
         th.Property(
+            "fast_path",
+            th.BooleanType,
+            default=True,
+            description="Send RECORD lines of streams without stream maps, flattening, record "
+            "metadata or validation straight to the batch Arrow conversion. `false` forces the "
+            "SDK's per-record path (same output, slower).",
+        ),
+        th.Property(
             "validate_records",
             th.BooleanType,
             default=False,
@@ -241,7 +249,7 @@ class TargetAthenaZuora(Target):
 
     def _fast_path_allowed(self) -> bool:
         config = self.config
-        return not (
+        return config.get("fast_path", True) is not False and not (
             config.get("validate_records")
             or config.get("flattening_enabled")
             or config.get("add_record_metadata")
