@@ -1,7 +1,7 @@
 """Records -> Arrow: whole batches at once, with the type check done by the conversion.
 
-Every record reaches this module as the raw JSON text of one RECORD's ``record`` object,
-with its input line number. The batch is parsed by Arrow's JSON reader against the
+Every record reaches this module as the raw JSON text of its RECORD message (the Singer
+envelope, whose ``record`` member Arrow parses), with its input line number. The batch is parsed by Arrow's JSON reader against the
 stream's read schema (values that do not fit raise), then finished: date-times parsed to
 UTC timestamps, dates to ``date32``, source names replaced by normalised names. When a
 batch fails, the first failing line is found by converting prefixes (bisection) with the
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import io
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from target_athena_zuora.errors import RecordError, where
 from target_athena_zuora.schema import Column, Kind, StreamSchema
 
 _MIN_BLOCK = 1 << 22
+_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
 _ZONE_SUFFIX = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 _NORMALISATIONS = (  # applied in order to date-time text that Arrow did not take as is
     (r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00Z"),  # a bare date is midnight UTC
@@ -35,8 +37,8 @@ _NORMALISATIONS = (  # applied in order to date-time text that Arrow did not tak
 
 
 def dumps_record(record: Mapping[str, Any]) -> bytes:
-    """Serialise a record dict (from the SDK path) to JSON text, exact for ``Decimal``."""
-    return orjson.dumps(record, default=_default)
+    """Serialise a record dict (from the SDK path) as a RECORD line, exact for ``Decimal``."""
+    return orjson.dumps({"record": record}, default=_default)
 
 
 def _default(value: object) -> Any:
@@ -47,115 +49,209 @@ def _default(value: object) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+@dataclass(frozen=True)
+class Segment:
+    """RECORD lines of one stream, newline-separated (no trailing newline); the i-th came
+    from input line ``first_line + offsets[i]``."""
+
+    data: bytes
+    first_line: int
+    offsets: Sequence[int]
+
+
+def record_lines(segments: Sequence[Segment]) -> list[tuple[bytes, int]]:
+    """Each RECORD line of ``segments`` with its input line number (used only on errors)."""
+    return [
+        (line, segment.first_line + offset)
+        for segment in segments
+        for line, offset in zip(segment.data.split(b"\n"), segment.offsets, strict=True)
+    ]
+
+
+_scratch = threading.local()
+
+
+def _joined(segments: Sequence[Segment]) -> bytes | memoryview:
+    """The segments as one buffer, copied into this thread's reusable scratch buffer (fresh
+    24 MB buffers per batch cost more in page faults than the copy itself)."""
+    if len(segments) == 1:
+        return segments[0].data
+    size = sum(len(s.data) + 1 for s in segments)
+    buffer: bytearray | None = getattr(_scratch, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _scratch.buffer = bytearray(max(size, 2 * len(buffer or b"")))
+    view = memoryview(buffer)
+    offset = 0
+    for segment in segments:
+        view[offset : offset + len(segment.data)] = segment.data
+        offset += len(segment.data)
+        view[offset] = 10  # newline
+        offset += 1
+    return view[:size]
+
+
 class Converter:
     """Converts batches of one stream's raw records to Arrow tables of its final schema."""
 
     def __init__(self, schema: StreamSchema) -> None:
         self.schema = schema
         self.arrow = schema.arrow
+        envelope = pa.schema([pa.field("record", pa.struct(list(schema.read_schema)))])
         self._parse_options = pj.ParseOptions(
-            explicit_schema=schema.read_schema, unexpected_field_behavior="ignore"
+            explicit_schema=envelope, unexpected_field_behavior="ignore"
         )
-        self._json_top = [c.source for c in schema.columns if c.kind is Kind.JSON]
+        self._json_top = any(c.kind is Kind.JSON for c in schema.columns)
         self._json_nested = any(c.has_json and c.kind is not Kind.JSON for c in schema.columns)
 
-    def convert(self, lines: Sequence[bytes], line_numbers: Sequence[int]) -> pa.Table:
+    def convert(self, segments: Sequence[Segment]) -> pa.Table:
         """Convert raw records to a table; ``RecordError`` names stream, field and line."""
-        if not lines:
+        expected = sum(len(s.offsets) for s in segments)
+        if not expected:
             return self.arrow.empty_table()
-        lines = self._json_text(lines, line_numbers)
+        data = _joined(segments)
+        if not self._json_nested:
+            try:
+                table = self._convert(data, expected, quote_json=True)
+            except _CONVERSION_ERRORS as error:
+                if not self._json_top:
+                    raise self._pinpoint(record_lines(segments), error) from None
+            else:
+                self._check_keys(table, lambda: record_lines(segments))
+                return table
+        # A JSON-text column holds non-string values (or a value is bad): record by record.
+        return self._convert_lines(self._json_text(record_lines(segments)))
+
+    def _convert_lines(self, lines: list[tuple[bytes, int]]) -> pa.Table:
         try:
-            table = self._convert(lines)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as error:
-            raise self._pinpoint(lines, line_numbers, error) from None
-        self._check_keys(table, line_numbers)
+            table = self._convert(b"\n".join(line for line, _ in lines), len(lines))
+        except _CONVERSION_ERRORS as error:
+            raise self._pinpoint(lines, error) from None
+        self._check_keys(table, lambda: lines)
         return table
 
-    def _convert(self, lines: Sequence[bytes]) -> pa.Table:
-        longest = max(map(len, lines))
-        block = max(_MIN_BLOCK, 2 * longest + 2)
-        read = pj.read_json(
-            io.BytesIO(b"\n".join(lines)),
-            read_options=pj.ReadOptions(block_size=block),
-            parse_options=self._parse_options,
-        )
-        arrays = [
-            _finish(read.column(i), column) if column.needs_finish else read.column(i)
-            for i, column in enumerate(self.schema.columns)
-        ]
+    def _convert(self, data: bytes | memoryview, expected: int, *, quote_json: bool = False) -> pa.Table:
+        """Parse and finish; ``quote_json``: JSON-text columns were read as plain strings."""
+        records = self._read(data).column(0)
+        if records.null_count or len(records) != expected:
+            raise pa.ArrowInvalid("a RECORD message has no 'record' object")
+        arrays = []
+        for i, column in enumerate(self.schema.columns):
+            values = pa.chunked_array([c.field(i) for c in records.chunks], type=column.read_type)
+            if column.needs_finish or (quote_json and column.kind is Kind.JSON):
+                values = _finish(values, column, quote_json=quote_json)
+            arrays.append(values)
         return pa.Table.from_arrays(arrays, schema=self.arrow)
 
-    def _json_text(self, lines: Sequence[bytes], line_numbers: Sequence[int]) -> Sequence[bytes]:
+    def _read(self, data: bytes | memoryview) -> pa.Table:
+        try:
+            return pj.read_json(
+                pa.BufferReader(pa.py_buffer(data)),
+                read_options=pj.ReadOptions(block_size=_MIN_BLOCK),
+                parse_options=self._parse_options,
+            )
+        except pa.ArrowInvalid as error:
+            if "straddl" not in str(error):
+                raise
+        return pj.read_json(  # a line longer than a block: read as one block
+            pa.BufferReader(pa.py_buffer(data)),
+            read_options=pj.ReadOptions(block_size=len(data) + 1, use_threads=False),
+            parse_options=self._parse_options,
+        )
+
+    def _json_text(self, lines: list[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
         """Replace values of JSON-text columns by their JSON text (a per-record step)."""
-        if not self._json_top and not self._json_nested:
-            return lines
-        keys = [orjson.dumps(k) for k in self._json_top]
         out = []
-        for line, number in zip(lines, line_numbers, strict=True):
-            if self._json_nested or any(k in line for k in keys):
-                record = self._loads(line, number)
+        for line, number in lines:
+            record = self._record(line, number)
+            if isinstance(record, dict):
                 _to_json_text(record, self.schema.columns)
-                line = orjson.dumps(record)
-            out.append(line)
+                line = orjson.dumps({"record": record})  # noqa: PLW2901
+            out.append((line, number))  # a non-object is rejected by the conversion
         return out
 
-    def _loads(self, line: bytes, number: int) -> Any:
+    def _record(self, line: bytes, number: int) -> object:
         try:
-            return orjson.loads(line)
+            message = orjson.loads(line)
         except orjson.JSONDecodeError as error:
-            raise RecordError(f"{where(self.schema.stream, line=number)}: invalid JSON ({error})")
+            raise RecordError(
+                f"{where(self.schema.stream, line=number)}: invalid JSON ({error})"
+            ) from None
+        return message.get("record") if isinstance(message, dict) else None
 
-    def _check_keys(self, table: pa.Table, line_numbers: Sequence[int]) -> None:
+    def _check_keys(
+        self, table: pa.Table, lines: Callable[[], Sequence[tuple[bytes, int]]]
+    ) -> None:
         for key in self.schema.key_properties:
             column = table.column(key.name)
             if column.null_count:
                 index = pc.index(pc.is_null(column), True).as_py()
                 raise RecordError(
-                    f"{where(self.schema.stream, key.source, line_numbers[index])}: "
+                    f"{where(self.schema.stream, key.source, lines()[index][1])}: "
                     "key property is missing or null"
                 )
 
-    def _pinpoint(
-        self, lines: Sequence[bytes], line_numbers: Sequence[int], error: Exception
-    ) -> RecordError:
+    def _pinpoint(self, lines: Sequence[tuple[bytes, int]], error: Exception) -> RecordError:
         """Find the first line the conversion rejects and describe what is wrong with it."""
         low, high = 0, len(lines) - 1  # the first bad line is in [low, high]
         while low < high:
             middle = (low + high) // 2
             try:
-                self._convert(lines[: middle + 1])
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as prefix_error:
+                self._convert(b"\n".join(line for line, _ in lines[: middle + 1]), middle + 1)
+            except _CONVERSION_ERRORS as prefix_error:
                 high, error = middle, prefix_error
             else:
                 low = middle + 1
-        line = line_numbers[low]
-        record = self._loads(lines[low], line)
+        line, number = lines[low]
+        record = self._record(line, number)
         if not isinstance(record, dict):
-            return RecordError(f"{where(self.schema.stream, line=line)}: record is not an object")
+            return RecordError(
+                f"{where(self.schema.stream, line=number)}: RECORD has no 'record' object"
+            )
         problem = describe(record, self.schema.columns)
         if problem is None:
-            return RecordError(f"{where(self.schema.stream, line=line)}: {error}")
+            return RecordError(f"{where(self.schema.stream, line=number)}: {error}")
         field, message = problem
-        return RecordError(f"{where(self.schema.stream, field, line)}: {message}")
+        return RecordError(f"{where(self.schema.stream, field, number)}: {message}")
 
 
-def _finish(values: pa.ChunkedArray | pa.Array, column: Column) -> pa.ChunkedArray | pa.Array:
-    """Turn values read with ``column.read_type`` into ``column.type`` (names included)."""
+def _finish(
+    values: pa.ChunkedArray | pa.Array, column: Column, *, quote_json: bool = False
+) -> pa.ChunkedArray | pa.Array:
+    """Turn values read with ``column.read_type`` into ``column.type`` (names included).
+
+    ``quote_json``: JSON-text columns were read as plain strings and still need quoting.
+    """
     if isinstance(values, pa.ChunkedArray):
-        return pa.chunked_array([_finish(c, column) for c in values.chunks], type=column.type)
+        chunks = [_finish(c, column, quote_json=quote_json) for c in values.chunks]
+        return pa.chunked_array(chunks, type=column.type)
     if column.kind is Kind.TIMESTAMP:
         return _to_timestamp(values, column.type)
     if column.kind is Kind.DATE:
         return pc.cast(values, pa.date32())
+    if column.kind is Kind.JSON:
+        return _json_quote(values) if quote_json else values
     if column.kind is Kind.STRUCT:
-        children = [_finish(values.field(i), c) for i, c in enumerate(column.children)]
-        return pa.StructArray.from_arrays(children, fields=list(column.type), mask=values.is_null())
+        children = [
+            _finish(values.field(i), c, quote_json=quote_json)
+            for i, c in enumerate(column.children)
+        ]
+        return pa.StructArray.from_arrays(
+            children, fields=list(column.type), mask=values.is_null()
+        )
     if column.kind is Kind.LIST:
-        items = _finish(values.values, column.children[0])
+        items = _finish(values.values, column.children[0], quote_json=quote_json)
         return pa.ListArray.from_arrays(
             values.offsets, items, type=column.type, mask=values.is_null()
         )
     return values
+
+
+def _json_quote(text: pa.Array) -> pa.Array:
+    """JSON text of string values, as ``orjson.dumps`` writes it."""
+    if pc.any(pc.match_substring_regex(text, r"[\x00-\x1f]")).as_py():
+        raise pa.ArrowInvalid("control characters in a JSON-text column: quoting per record")
+    escaped = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
+    return pc.binary_join_element_wise('"', escaped, '"', "")
 
 
 def _to_timestamp(text: pa.Array, target: pa.TimestampType) -> pa.Array:

@@ -6,15 +6,14 @@ import typing as t
 
 from singer_sdk.sinks import BatchSink
 
-from target_athena_zuora.records import Converter, dumps_record
+from target_athena_zuora.records import Converter, Segment, dumps_record
 from target_athena_zuora.schema import StreamSchema, TypeOptions, map_stream
 
 if t.TYPE_CHECKING:
     from target_athena_zuora.target import TargetAthenaZuora
     from target_athena_zuora.writer import ModelWriter
 
-BATCH_ROWS = 50_000  # rows per conversion (and per row group)
-BATCH_BYTES = 32 * 1024 * 1024  # raw JSON bytes per conversion, whichever comes first
+BATCH_BYTES = 8 * 1024 * 1024  # raw JSON per conversion; bounds memory (bench/)
 
 
 class AthenaSink(BatchSink):
@@ -36,32 +35,35 @@ class AthenaSink(BatchSink):
         )
         self.converter = Converter(self.stream_schema)
         self.model_writer: ModelWriter = target.model_writer(self.stream_schema)
-        self._lines: list[bytes] = []
-        self._numbers: list[int] = []
+        self._segments: list[Segment] = []
         self._bytes = 0
 
-    def add_raw(self, raw: bytes, line: int) -> None:
-        """Buffer one record's JSON text (the fast path calls this directly)."""
-        self._lines.append(raw)
-        self._numbers.append(line)
-        self._bytes += len(raw)
-        if len(self._lines) >= BATCH_ROWS or self._bytes >= BATCH_BYTES:
+    def add_segment(self, data: bytes, first_line: int, offsets: t.Sequence[int]) -> None:
+        """Buffer RECORD lines (newline-separated); line ``first_line + offsets[i]`` each."""
+        self._segments.append(Segment(data, first_line, offsets))
+        self._bytes += len(data)
+        if self._bytes >= BATCH_BYTES:
             self.flush()
+
+    def add_raw(self, line: bytes, number: int) -> None:
+        """Buffer one RECORD line (without its newline)."""
+        self.add_segment(line, number, (0,))
 
     def flush(self) -> None:
         """Hand the buffered records to the worker: convert, then append to the open part."""
-        if not self._lines:
+        if not self._segments:
             return
-        lines, numbers = self._lines, self._numbers
-        self._lines, self._numbers, self._bytes = [], [], 0
-        converter, writer = self.converter, self.model_writer
-        self.athena_target.worker.submit(lambda: writer.write(converter.convert(lines, numbers)))
+        segments, self._segments, self._bytes = self._segments, [], 0
+        converter = self.converter
+        self.athena_target.pipeline.submit(
+            lambda: converter.convert(segments), self.model_writer.write
+        )
 
     # --- the SDK's per-record path (stream maps, flattening, validation, metadata) ---------
 
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         """Buffer a record the SDK has mapped/validated, as JSON text like the fast path."""
-        self.add_raw(dumps_record(record), self.athena_target.current_line)
+        self.add_segment(dumps_record(record), self.athena_target.current_line, (0,))
 
     def process_batch(self, context: dict[str, t.Any]) -> None:
         """The SDK drains a batch: convert what is buffered (the part stays open)."""

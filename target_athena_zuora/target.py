@@ -24,7 +24,7 @@ from target_athena_zuora.schema import StreamSchema
 from target_athena_zuora.settings import Settings
 from target_athena_zuora.sinks import AthenaSink
 from target_athena_zuora.storage import Storage
-from target_athena_zuora.writer import ModelWriter, OrderedWorker, PartOptions
+from target_athena_zuora.writer import ModelWriter, Pipeline, PartOptions
 
 _SECRET = {"secret": True}
 
@@ -179,7 +179,7 @@ class TargetAthenaZuora(Target):
         self.settings = Settings.from_config(self.config)
         self.clock = TransferClock.now()
         self.current_line = 0
-        self.worker = OrderedWorker()
+        self.pipeline = Pipeline()
         self._writers: dict[str, ModelWriter] = {}
         self._destination: tuple[Storage, Catalog] | None = None
         self._tmp_dir: Path | None = None
@@ -240,7 +240,7 @@ class TargetAthenaZuora(Target):
         reader = self.message_reader
         if not isinstance(reader, FastSingerReader):
             return
-        reader.fast_sinks.pop(stream, None)
+        reader.forget(stream)
         maps = self.mapper.stream_maps.get(stream, [])
         if self._fast_path_allowed() and len(maps) == 1 and type(maps[0]) is SameRecordTransform:
             sink = self._sinks_active.get(maps[0].stream_alias)
@@ -263,8 +263,8 @@ class TargetAthenaZuora(Target):
             if isinstance(sink, AthenaSink):
                 sink.flush()
         for writer in self._writers.values():
-            self.worker.submit(writer.close_part)
-        self.worker.join()
+            self.pipeline.submit_write(writer.close_part)
+        self.pipeline.join()
         self._apply_catalog()
 
     def _apply_catalog(self) -> None:
@@ -312,7 +312,7 @@ class TargetAthenaZuora(Target):
 
     def release(self) -> None:
         """Stop the worker, drop unfinished parts and temporary files, close clients."""
-        self.worker.shutdown()
+        self.pipeline.shutdown()
         for writer in self._writers.values():
             writer.abort()
         if self._tmp_dir is not None:

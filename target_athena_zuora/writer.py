@@ -14,8 +14,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from target_athena_zuora.errors import KeyExistsError, SchemaError, StorageError
@@ -24,6 +26,8 @@ from target_athena_zuora.layout import TransferClock, part_key
 from target_athena_zuora.storage import Storage
 
 _MAX_KEY_ATTEMPTS = 1000
+ROW_GROUP_BYTES = 16 * 1024 * 1024  # Arrow bytes gathered into one Parquet row group
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,6 +75,20 @@ def _merge_field(model: str, old: pa.Field, new: pa.Field) -> pa.Field:
     )
 
 
+def dictionary_columns(table: pa.Table) -> list[str]:
+    """Flat columns worth dictionary-encoding: at most half their values distinct.
+
+    Dictionary encoding of near-unique columns (ids, timestamps) costs time and bytes before
+    Parquet gives up on it; a part's first batch decides for the whole part.
+    """
+    limit = max(1, table.num_rows // 2)
+    return [
+        field.name
+        for field, column in zip(table.schema, table.columns, strict=True)
+        if not pa.types.is_nested(field.type) and pc.count_distinct(column).as_py() <= limit
+    ]
+
+
 class ModelWriter:
     """One model's parts in this run: the open part, the part counter, the table's columns."""
 
@@ -82,6 +100,8 @@ class ModelWriter:
         self.stats = ModelStats()
         self.catalog_stale = True
         self._writer: pq.ParquetWriter | None = None
+        self._row_group: list[pa.Table] = []
+        self._row_group_bytes = 0
         self._tmp = options.tmp_dir / f"{model}.parquet.tmp"
         self._next_part = 0
 
@@ -93,22 +113,36 @@ class ModelWriter:
             self.catalog_stale = True
 
     def write(self, table: pa.Table) -> None:
-        """Append ``table`` to the open part (one row group), closing it when full."""
+        """Add ``table`` to the open part; row groups gather ~``ROW_GROUP_BYTES`` of batches."""
         started = time.perf_counter()
-        if self._writer is not None and not self._writer.schema.equals(table.schema):
+        if self._row_group and not self._row_group[0].schema.equals(table.schema):
             self.close_part()
+        self._row_group.append(table)
+        self._row_group_bytes += table.nbytes
+        self.stats.records += table.num_rows
+        if self._row_group_bytes >= ROW_GROUP_BYTES:
+            self._write_row_group()
+        self.stats.seconds += time.perf_counter() - started
+
+    def _write_row_group(self) -> None:
+        if not self._row_group:
+            return
+        table = pa.concat_tables(self._row_group)
+        self._row_group, self._row_group_bytes = [], 0
         if self._writer is None:
             self._writer = pq.ParquetWriter(
-                self._tmp, table.schema, compression=self.options.compression
+                self._tmp,
+                table.schema,
+                compression=self.options.compression,
+                use_dictionary=dictionary_columns(table),
             )
         self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
-        self.stats.records += table.num_rows
-        self.stats.seconds += time.perf_counter() - started
         if self._tmp.stat().st_size >= self.options.part_size_bytes:
             self.close_part()
 
     def close_part(self) -> None:
         """Finish the open part and store it under the next free part number."""
+        self._write_row_group()
         if self._writer is None:
             return
         started = time.perf_counter()
@@ -133,6 +167,7 @@ class ModelWriter:
 
     def abort(self) -> None:
         """Drop the open part: its records were never acknowledged by a STATE."""
+        self._row_group, self._row_group_bytes = [], 0
         if self._writer is not None:
             try:
                 self._writer.close()
@@ -141,30 +176,46 @@ class ModelWriter:
         self._tmp.unlink(missing_ok=True)
 
 
-class OrderedWorker:
-    """Runs conversion and upload jobs one at a time, in order, beside the reading thread.
+class Pipeline:
+    """Two ordered stages beside the reading thread: convert, then write.
 
-    At most ``max_pending`` jobs wait, which bounds memory; the first failure is raised to
-    the caller at its next submit or join.
+    Parsing batch n+1 overlaps writing batch n. At most ``max_pending`` jobs wait per stage,
+    which bounds memory; the first failure is raised to the caller at its next submit or join.
     """
 
-    def __init__(self, max_pending: int = 2) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parts")
-        self._pending: deque[Future[None]] = deque()
+    def __init__(self, max_pending: int = 1) -> None:
+        self._convert = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convert")
+        self._write = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write")
+        self._converting: deque[Future[object]] = deque()
+        self._writing: deque[Future[None]] = deque()
         self._max_pending = max_pending
 
-    def submit(self, job: Callable[[], None]) -> None:
-        """Queue ``job``; waits for the oldest job when too many are queued."""
-        while len(self._pending) >= self._max_pending:
-            self._pending.popleft().result()
-        self._pending.append(self._executor.submit(job))
+    def submit(self, convert: Callable[[], T], write: Callable[[T], None]) -> None:
+        """Queue ``write(convert())``; waits while too many batches are queued in a stage."""
+        _settle(self._converting, self._max_pending)
+        _settle(self._writing, self._max_pending + 1)
+        converted = self._convert.submit(convert)
+        self._converting.append(converted)  # type: ignore[arg-type]
+        self._writing.append(self._write.submit(lambda: write(converted.result())))
+
+    def submit_write(self, job: Callable[[], None]) -> None:
+        """Queue ``job`` in the write stage, after every write queued before it."""
+        self._writing.append(self._write.submit(job))
 
     def join(self) -> None:
         """Wait for every queued job; raise the first failure."""
-        while self._pending:
-            self._pending.popleft().result()
+        _settle(self._converting, 0)
+        _settle(self._writing, 0)
 
     def shutdown(self) -> None:
-        """Stop the worker, dropping jobs that have not started."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        self._pending.clear()
+        """Stop both stages, dropping jobs that have not started."""
+        for executor in (self._convert, self._write):
+            executor.shutdown(wait=True, cancel_futures=True)
+        self._converting.clear()
+        self._writing.clear()
+
+
+def _settle(futures: deque[Future[Any]], keep: int) -> None:
+    """Raise the failure of any finished job; wait until at most ``keep`` are unfinished."""
+    while futures and (futures[0].done() or len(futures) > keep):
+        futures.popleft().result()
