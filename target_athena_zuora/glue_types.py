@@ -6,21 +6,22 @@ import pyarrow as pa
 
 from target_athena_zuora.errors import SchemaError
 
+_SIMPLE = {
+    pa.int64(): "bigint",
+    pa.float64(): "double",
+    pa.bool_(): "boolean",
+    pa.string(): "string",
+    pa.large_string(): "string",
+    pa.date32(): "date",
+}
+
 
 def glue_type(arrow_type: pa.DataType) -> str:
     """Print ``arrow_type`` as a Glue column type: ``struct<a:bigint>``, ``decimal(18,2)``..."""
-    if pa.types.is_int64(arrow_type):
-        return "bigint"
-    if pa.types.is_float64(arrow_type):
-        return "double"
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return "string"
+    if arrow_type in _SIMPLE:
+        return _SIMPLE[arrow_type]
     if pa.types.is_timestamp(arrow_type):
         return "timestamp"
-    if pa.types.is_date32(arrow_type):
-        return "date"
     if pa.types.is_decimal(arrow_type):
         return f"decimal({arrow_type.precision},{arrow_type.scale})"
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):

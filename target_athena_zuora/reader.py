@@ -46,7 +46,10 @@ def record_prefix(stream: str, line: bytes) -> bytes | None:
     """The prefix ``line`` (a RECORD of ``stream``) begins with, in singer-python's or the
     compact layout; None when it is laid out otherwise."""
     name = orjson.dumps(stream)
-    for prefix in (b'{"type": "RECORD", "stream": ' + name + b", ", b'{"type":"RECORD","stream":' + name + b","):
+    for prefix in (
+        b'{"type": "RECORD", "stream": ' + name + b", ",
+        b'{"type":"RECORD","stream":' + name + b",",
+    ):
         if line.startswith(prefix):
             return prefix
     return None
@@ -145,7 +148,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
     def _before_drain(self, callbacks: Callbacks) -> None:
         self._flush_state(callbacks)
         if self.hooks is not None:
-            self.hooks._handle_max_record_age()  # noqa: SLF001 - the SDK's drain-by-age
+            self.hooks._handle_max_record_age()
 
     def _flush_state(self, callbacks: Callbacks) -> None:
         if self._pending_state is not None:

@@ -1,10 +1,10 @@
 """Records -> Arrow: whole batches at once, with the type check done by the conversion.
 
 Every record reaches this module as the raw JSON text of its RECORD message (the Singer
-envelope, whose ``record`` member Arrow parses), with its input line number. The batch is parsed by Arrow's JSON reader against the
-stream's read schema (values that do not fit raise), then finished: date-times parsed to
-UTC timestamps, dates to ``date32``, source names replaced by normalised names. When a
-batch fails, the first failing line is found by converting prefixes (bisection) with the
+envelope, whose ``record`` member Arrow parses), with its input line number. The batch is
+parsed by Arrow's JSON reader against the stream's read schema (values that do not fit
+raise), then finished: date-times parsed to UTC timestamps, dates to ``date32``, source
+names replaced by normalised names. When a batch fails, the first failing line is found by converting prefixes (bisection) with the
 same code, and described by a per-value check that names the field.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from target_athena_zuora.errors import RecordError, where
 from target_athena_zuora.schema import Column, Kind, StreamSchema
 
 _MIN_BLOCK = 1 << 22
+_SHOW_CHARS = 80  # longest value quoted in an error message
 _CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
 _ZONE_SUFFIX = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 _NORMALISATIONS = (  # applied in order to date-time text that Arrow did not take as is
@@ -129,7 +130,9 @@ class Converter:
         self._check_keys(table, lambda: lines)
         return table
 
-    def _convert(self, data: bytes | memoryview, expected: int, *, quote_json: bool = False) -> pa.Table:
+    def _convert(
+        self, data: bytes | memoryview, expected: int, *, quote_json: bool = False
+    ) -> pa.Table:
         """Parse and finish; ``quote_json``: JSON-text columns were read as plain strings."""
         records = self._read(data).column(0)
         if records.null_count or len(records) != expected:
@@ -224,26 +227,20 @@ def _finish(
     if isinstance(values, pa.ChunkedArray):
         chunks = [_finish(c, column, quote_json=quote_json) for c in values.chunks]
         return pa.chunked_array(chunks, type=column.type)
-    if column.kind is Kind.TIMESTAMP:
-        return _to_timestamp(values, column.type)
-    if column.kind is Kind.DATE:
-        return pc.cast(values, pa.date32())
-    if column.kind is Kind.JSON:
-        return _json_quote(values) if quote_json else values
     if column.kind is Kind.STRUCT:
         children = [
             _finish(values.field(i), c, quote_json=quote_json)
             for i, c in enumerate(column.children)
         ]
-        return pa.StructArray.from_arrays(
-            children, fields=list(column.type), mask=values.is_null()
-        )
+        return pa.StructArray.from_arrays(children, fields=list(column.type), mask=values.is_null())
     if column.kind is Kind.LIST:
         items = _finish(values.values, column.children[0], quote_json=quote_json)
         return pa.ListArray.from_arrays(
             values.offsets, items, type=column.type, mask=values.is_null()
         )
-    return values
+    if column.kind is Kind.JSON:
+        return _json_quote(values) if quote_json else values
+    return _SCALAR_FINISH[column.kind](values, column.type)
 
 
 def _json_quote(text: pa.Array) -> pa.Array:
@@ -254,7 +251,7 @@ def _json_quote(text: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise('"', escaped, '"', "")
 
 
-def _to_timestamp(text: pa.Array, target: pa.TimestampType) -> pa.Array:
+def _to_timestamp(text: pa.Array, target: pa.DataType) -> pa.Array:
     micros = pa.timestamp("us", tz="UTC")
     try:
         parsed = pc.cast(text, micros)
@@ -263,6 +260,13 @@ def _to_timestamp(text: pa.Array, target: pa.TimestampType) -> pa.Array:
             text = pc.replace_substring_regex(text, pattern, replacement)
         parsed = pc.cast(text, micros)
     return parsed if target.unit == "us" else pc.cast(parsed, target, safe=False)
+
+
+_SCALAR_FINISH: dict[Kind, Callable[[pa.Array, pa.DataType], pa.Array]] = {
+    Kind.PLAIN: lambda values, _: values,
+    Kind.TIMESTAMP: _to_timestamp,
+    Kind.DATE: lambda values, _: pc.cast(values, pa.date32()),
+}
 
 
 def _to_json_text(record: dict[str, Any], columns: Sequence[Column]) -> None:
@@ -300,21 +304,34 @@ def _describe_value(value: object, column: Column, path: str) -> tuple[str, str]
     if column.kind is Kind.STRUCT:
         if not isinstance(value, dict):
             return path, f"expected an object, got {_show(value)}"
-        for child in column.children:
-            problem = _describe_value(value.get(child.source), child, f"{path}.{child.source}")
-            if problem is not None:
-                return problem
-        return None
+        return _first_problem(
+            (value.get(c.source), c, f"{path}.{c.source}") for c in column.children
+        )
     if column.kind is Kind.LIST:
         if not isinstance(value, list):
             return path, f"expected an array, got {_show(value)}"
-        for index, item in enumerate(value):
-            problem = _describe_value(item, column.children[0], f"{path}[{index}]")
-            if problem is not None:
-                return problem
-        return None
+        item = column.children[0]
+        return _first_problem((v, item, f"{path}[{i}]") for i, v in enumerate(value))
     expected, check = _scalar_check(column)
     return None if check(value) else (path, f"expected {expected}, got {_show(value)}")
+
+
+def _first_problem(
+    values: Iterable[tuple[object, Column, str]],
+) -> tuple[str, str] | None:
+    for value, column, path in values:
+        problem = _describe_value(value, column, path)
+        if problem is not None:
+            return problem
+    return None
+
+
+_CHECKS: dict[pa.DataType, tuple[str, Callable[[object], bool]]] = {
+    pa.int64(): ("an integer", lambda v: type(v) is int and -(2**63) <= v < 2**63),
+    pa.float64(): ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    pa.bool_(): ("a boolean", lambda v: isinstance(v, bool)),
+    pa.string(): ("a string", lambda v: isinstance(v, str)),
+}
 
 
 def _scalar_check(column: Column) -> tuple[str, Callable[[object], bool]]:
@@ -323,23 +340,9 @@ def _scalar_check(column: Column) -> tuple[str, Callable[[object], bool]]:
     if column.kind is Kind.DATE:
         return "a date (YYYY-MM-DD)", _is_date
     arrow = column.type
-    if pa.types.is_int64(arrow):
-        return "an integer", _is_int64
-    if pa.types.is_float64(arrow):
-        return "a number", _is_number
     if pa.types.is_decimal(arrow):
         return f"a number that fits decimal({arrow.precision},{arrow.scale})", _fits(arrow)
-    if pa.types.is_boolean(arrow):
-        return "a boolean", lambda v: isinstance(v, bool)
-    return "a string", lambda v: isinstance(v, str)
-
-
-def _is_int64(value: object) -> bool:
-    return type(value) is int and -(2**63) <= value < 2**63
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return _CHECKS[arrow]
 
 
 def _fits(arrow: pa.Decimal128Type) -> Callable[[object], bool]:
@@ -388,4 +391,4 @@ def _is_date(value: object) -> bool:
 
 def _show(value: object) -> str:
     text = orjson.dumps(value, default=str).decode()
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= _SHOW_CHARS else text[: _SHOW_CHARS - 3] + "..."

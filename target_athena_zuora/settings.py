@@ -94,6 +94,12 @@ class Settings:
             partition_projection=bool(config.get("partition_projection", False)),
         )
         settings._check_auth()
+        if config.get("load_method") not in (None, "", "append-only"):
+            msg = (
+                f"setting 'load_method' is {config.get('load_method')!r}; parts are insert-only "
+                "(object storage, as in the Zuora connector), so only 'append-only' is supported"
+            )
+            raise ConfigError(msg)
         if settings.sse == "aws:kms" and not settings.kms_key_id:
             msg = "setting 'sse' is 'aws:kms' but 'kms_key_id' is not set"
             raise ConfigError(msg)

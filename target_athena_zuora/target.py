@@ -24,129 +24,96 @@ from target_athena_zuora.schema import StreamSchema
 from target_athena_zuora.settings import Settings
 from target_athena_zuora.sinks import AthenaSink
 from target_athena_zuora.storage import Storage
-from target_athena_zuora.writer import ModelWriter, Pipeline, PartOptions
+from target_athena_zuora.writer import ModelWriter, PartOptions, Pipeline
 
-_SECRET = {"secret": True}
+
+def _text(name: str, description: str, **kwargs: t.Any) -> th.Property[t.Any]:
+    return th.Property(name, th.StringType, description=description, **kwargs)
 
 
 def _config_schema() -> dict[str, t.Any]:
-    choices = th.StringType
     return th.PropertiesList(
-        th.Property(
+        _text(
             "local_path",
-            th.StringType,
+            "Root directory of the embedded default, used when no `bucket` is set: parts "
+            "under `<local_path>/<schema>/`, the DuckDB catalog in `<local_path>/catalog.duckdb`.",
             default="output",
-            title="Local path",
-            description="Root directory of the embedded default (used when no `bucket` is set): parts under `<local_path>/<schema>/`, the DuckDB catalog at `<local_path>/catalog.duckdb`.",
         ),
-        th.Property(
+        _text(
             "schema",
-            th.StringType,
+            "Folder under the root (local path or bucket) holding the data, and the catalog "
+            "database (DuckDB schema or Glue database, created when missing). Lower snake_case.",
             default="zuora",
-            title="Schema",
-            description="Folder under the root (local path or bucket) that holds the data, and the catalog database (DuckDB schema or Glue database, created when missing). Lower snake_case.",
         ),
-        th.Property(
+        _text(
             "compression",
-            choices,
+            "Parquet compression codec.",
             default="snappy",
             allowed_values=["snappy", "zstd", "gzip", "none"],
-            description="Parquet compression codec.",
         ),
-        th.Property(
+        _text(
             "timestamp_precision",
-            choices,
+            "Unit of `date-time` columns in files and tables alike; finer input is truncated.",
             default="ms",
             allowed_values=["ms", "us"],
-            description="Unit of `date-time` columns, in files and tables alike; finer input is truncated.",
         ),
-        th.Property(
+        _text(
             "number_type",
-            th.StringType,
+            "How JSON `number` lands: `double`, or `decimal(P,S)` with P <= 38 (a value "
+            "with more than S decimals is an error, never rounded).",
             default="double",
-            description="How JSON `number` lands: `double`, or `decimal(P,S)` with P <= 38 (values with more than S decimals are an error).",
         ),
         th.Property(
             "part_size_mb",
             th.IntegerType,
             default=128,
-            description="A part is closed once it holds this many MB of Parquet (it is also closed when the stream ends or before a STATE is emitted).",
+            description="A part is closed once it holds this many MB of Parquet; it is also "
+            "closed when the stream ends and before a STATE is emitted.",
         ),
-        th.Property(
+        _text(
             "bucket",
-            th.StringType,
-            description="S3 bucket. When set, parts go to `s3://<bucket>/<schema>/<model>/dt=<date>/<part>_<timestamp>.parquet` and tables to Glue.",
+            "S3 bucket. When set, parts go to `s3://<bucket>/<schema>/<model>/dt=<date>/"
+            "<part>_<timestamp>.parquet` and tables to the Glue Data Catalog.",
         ),
-        th.Property(
-            "region",
-            th.StringType,
-            description="AWS region of the bucket, used for every AWS client.",
-        ),
-        th.Property(
+        _text("region", "AWS region of the bucket, used for every AWS client."),
+        _text(
             "database",
-            th.StringType,
-            description="S3 folder that receives Athena query results (`s3://<bucket>/<database>/athena_output/`). Defaults to `schema`.",
+            "S3 folder receiving Athena query results (`s3://<bucket>/<database>/"
+            "athena_output/`). Defaults to the `schema` value.",
         ),
-        th.Property("workgroup", th.StringType, default="primary", description="Athena workgroup."),
-        th.Property(
+        _text("workgroup", "Athena workgroup.", default="primary"),
+        _text(
             "auth_method",
-            choices,
+            "`role` (AssumeRole with `external_id`), `access_key`, or `default` (the AWS "
+            "credential chain). When unset: `role` if `role_arn` is set, `access_key` if "
+            "`aws_access_key_id` is set, else `default`.",
             allowed_values=["role", "access_key", "default"],
-            description="`role` (AssumeRole with `external_id`), `access_key`, or `default` (the AWS credential chain). Inferred when unset: `role` if `role_arn` is set, `access_key` if `aws_access_key_id` is set, else `default`.",
         ),
-        th.Property(
-            "role_arn", th.StringType, description="IAM role to assume (auth_method `role`)."
-        ),
-        th.Property(
-            "external_id",
-            th.StringType,
-            **_SECRET,
-            description="External id the role's trust policy requires.",
-        ),
-        th.Property(
-            "role_session_name",
-            th.StringType,
-            default="target-athena-zuora",
-            description="Session name for AssumeRole.",
-        ),
-        th.Property(
-            "aws_access_key_id",
-            th.StringType,
-            **_SECRET,
-            description="Access key id (auth_method `access_key`).",
-        ),
-        th.Property(
-            "aws_secret_access_key", th.StringType, **_SECRET, description="Secret access key."
-        ),
-        th.Property(
-            "aws_session_token",
-            th.StringType,
-            **_SECRET,
-            description="Session token for temporary access keys.",
-        ),
-        th.Property(
-            "aws_account_id",
-            th.StringType,
-            description="Account id for `--print-iam-policy` when `role_arn` is not set.",
-        ),
-        th.Property(
+        _text("role_arn", "IAM role to assume (auth_method `role`)."),
+        _text("external_id", "External id the role's trust policy requires.", secret=True),
+        _text("role_session_name", "Session name for AssumeRole.", default="target-athena-zuora"),
+        _text("aws_access_key_id", "Access key id (auth_method `access_key`).", secret=True),
+        _text("aws_secret_access_key", "Secret access key.", secret=True),
+        _text("aws_session_token", "Session token of temporary access keys.", secret=True),
+        _text("aws_account_id", "Account id for `--print-iam-policy` when `role_arn` is unset."),
+        _text(
             "endpoint_url",
-            th.StringType,
-            description="One endpoint for every AWS client (S3-compatible storage, emulators). boto3's `AWS_ENDPOINT_URL_<SERVICE>` variables work when unset.",
+            "One endpoint for every AWS client (S3-compatible storage, emulators); boto3's "
+            "`AWS_ENDPOINT_URL_<SERVICE>` variables work when unset.",
         ),
-        th.Property(
+        _text(
             "sse",
-            choices,
+            "Server-side encryption of parts.",
             default="none",
             allowed_values=["none", "AES256", "aws:kms"],
-            description="Server-side encryption of parts.",
         ),
-        th.Property("kms_key_id", th.StringType, description="KMS key for `sse: aws:kms`."),
+        _text("kms_key_id", "KMS key for `sse: aws:kms`."),
         th.Property(
             "partition_projection",
             th.BooleanType,
             default=False,
-            description="Use Athena partition projection on `dt` instead of registering partitions in Glue.",
+            description="Use Athena partition projection on `dt` instead of registering "
+            "partitions in Glue.",
         ),
         th.Property(
             "fast_path",
@@ -161,7 +128,9 @@ def _config_schema() -> dict[str, t.Any]:
             th.BooleanType,
             default=False,
             title="Validate Records",
-            description="Also validate every record with jsonschema (slower path). Off by default: the Arrow conversion already rejects values that do not fit their declared type.",
+            description="Also validate every record with jsonschema (per-record path, "
+            "slower). Off by default: the Arrow conversion already rejects any value that "
+            "does not fit its declared type.",
         ),
     ).to_dict()
 
@@ -346,7 +315,7 @@ class TargetAthenaZuora(Target):
         return command
 
     @classmethod
-    def invoke(  # type: ignore[override]
+    def invoke(
         cls,
         *,
         connection_test: bool = False,

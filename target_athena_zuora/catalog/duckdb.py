@@ -45,11 +45,10 @@ class DuckDBCatalog:
         self._execute([f'CREATE SCHEMA IF NOT EXISTS "{name}"'], name)
 
     def apply_table(self, definition: TableDefinition) -> None:
-        """(Re)create the view: every definition column, ``dt`` as DATE, null where a part lacks it."""
+        """(Re)create the view: every column, ``dt`` as DATE, null where a part lacks one."""
+        view = f'"{definition.database}"."{definition.name}"'
         self._execute(
-            [
-                f'CREATE OR REPLACE VIEW "{definition.database}"."{definition.name}" AS {_select(definition)}'
-            ],
+            [f"CREATE OR REPLACE VIEW {view} AS {_select(definition)}"],
             f"{definition.database}.{definition.name}",
         )
 
@@ -86,12 +85,14 @@ def _select(definition: TableDefinition) -> str:
         for f in definition.schema
     ]
     columns.append(f'"{PARTITION_KEY}"')
-    return f"SELECT {', '.join(columns)} FROM {source}"
+    # Identifiers are normalised to [a-z0-9_] and the path is quoted: nothing to inject.
+    return f"SELECT {', '.join(columns)} FROM {source}"  # noqa: S608
 
 
 def _columns_in_parts(source: str) -> set[str]:
     with duckdb.connect() as connection:
-        return {row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        rows = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()  # noqa: S608
+        return {row[0] for row in rows}
 
 
 def _quote(text: str) -> str:

@@ -11,7 +11,7 @@ __all__ = ["KeyExistsError", "Storage", "StorageError"]
 
 
 class Storage(Protocol):
-    """Insert-only object storage keyed by relative paths like ``zuora/invoice/dt=.../0_ts.parquet``."""
+    """Insert-only object storage; keys look like ``zuora/invoice/dt=.../0_ts.parquet``."""
 
     def create(self, key: str, source: Path) -> None:
         """Store the complete file ``source`` at ``key``.

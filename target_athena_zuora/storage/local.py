@@ -9,7 +9,7 @@ from target_athena_zuora.errors import KeyExistsError, StorageError
 
 
 class LocalStorage:
-    """Parts as files under ``root``; created by hard link, so a part appears whole or not at all."""
+    """Parts as files under ``root``, created by hard link: whole or not at all."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()

@@ -1,0 +1,184 @@
+"""Benchmark: land a Zuora-shaped stream and compare with the pyarrow.json limit.
+
+    python bench/run.py --records 200000 [--records 1000000] [--baseline-records 20000]
+
+For each N it generates N Invoice-shaped RECORDs with a STATE after every record (as
+tap-zuora sends them) with ``bench/zuora_stream.py``, then measures in the same run:
+
+- target: the installed ``target-athena-zuora`` CLI, stdin -> final STATE, local
+  destination, default settings; wall time (process start to exit) and peak RSS;
+- limit: ``pyarrow.json.read_json`` with an explicit schema plus a Parquet write over the
+  same records alone (bodies only, no envelopes or STATE lines), in a fresh process,
+  timing only the read and the write;
+- baseline: a singer-sdk target with default settings (``bench/sdk_baseline.py``).
+
+It prints records/s for each, the target/limit ratio, the speedup over the baseline, and
+peak RSS. Numbers are measurements, never assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LIMIT_SCRIPT = r"""
+import io, json, sys, time
+import pyarrow as pa, pyarrow.json as pj, pyarrow.parquet as pq
+from target_athena_zuora.schema import map_stream, TypeOptions
+bodies, schema_file, out = sys.argv[1:4]
+message = json.load(open(schema_file))
+stream = map_stream(message["stream"], message["schema"], message.get("key_properties"), TypeOptions())
+explicit = pa.schema([pa.field(c.source, c.type if c.kind.value != "json" else pa.string())
+                      for c in stream.columns])
+data = open(bodies, "rb").read()
+started = time.perf_counter()
+table = pj.read_json(io.BytesIO(data), parse_options=pj.ParseOptions(explicit_schema=explicit))
+pq.write_table(table, out)
+print(json.dumps({"seconds": time.perf_counter() - started, "rows": table.num_rows}))
+"""
+
+
+def generate(records: int, folder: Path) -> tuple[Path, Path, Path]:
+    """The Singer input, the record bodies alone, and the SCHEMA message."""
+    stream_file = folder / f"invoice-{records}.jsonl"
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "zuora_stream.py"),
+            "--records",
+            str(records),
+            "--streams",
+            "Invoice",
+            "--out",
+            str(stream_file),
+        ],
+        check=True,
+    )
+    bodies_file = folder / f"invoice-{records}-bodies.jsonl"
+    schema_file = folder / "invoice-schema.json"
+    with stream_file.open("rb") as source, bodies_file.open("wb") as bodies:
+        for line in source:
+            message = json.loads(line)
+            if message["type"] == "RECORD":
+                bodies.write(json.dumps(message["record"]).encode() + b"\n")
+            elif message["type"] == "SCHEMA":
+                schema_file.write_text(json.dumps(message))
+    return stream_file, bodies_file, schema_file
+
+
+def run_measured(command: list[str], stdin: Path, workdir: Path) -> tuple[float, int, bytes]:
+    """Wall seconds, peak RSS (KiB) and stdout of one child process."""
+    with stdin.open("rb") as source:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            command, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=workdir
+        )
+        out = child.stdout.read() if child.stdout else b""
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+    if status:
+        raise SystemExit(f"{command[0]} failed with status {status}")
+    return seconds, usage.ru_maxrss, out
+
+
+def target_command() -> list[str]:
+    """The installed CLI next to this interpreter, else on PATH."""
+    beside = Path(sys.executable).with_name("target-athena-zuora")
+    return [str(beside if beside.exists() else shutil.which("target-athena-zuora"))]
+
+
+def measure(records: int, baseline_records: int, folder: Path) -> dict[str, float]:
+    """All figures for one N."""
+    stream_file, bodies_file, schema_file = generate(records, folder)
+    config = folder / "config.json"
+    config.write_text(json.dumps({"local_path": str(folder / "out")}))
+    shutil.rmtree(folder / "out", ignore_errors=True)
+    seconds, rss, out = run_measured(
+        [*target_command(), "--config", str(config)], stream_file, folder
+    )
+    last_state = out.decode().strip().splitlines()[-1]
+    limit = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LIMIT_SCRIPT,
+            str(bodies_file),
+            str(schema_file),
+            str(folder / "limit.parquet"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    limit_seconds = json.loads(limit.stdout)["seconds"]
+    result = {
+        "records": records,
+        "target_seconds": seconds,
+        "target_records_per_s": records / seconds,
+        "limit_records_per_s": records / limit_seconds,
+        "ratio": limit_seconds / seconds,
+        "peak_rss_mb": rss / 1024,
+        "final_state": json.loads(last_state),
+    }
+    if baseline_records:
+        result.update(baseline(baseline_records, folder))
+        result["speedup_vs_sdk_default"] = (
+            result["target_records_per_s"] / result["sdk_default_records_per_s"]
+        )
+    return result
+
+
+def baseline(records: int, folder: Path) -> dict[str, float]:
+    """The singer-sdk default target on ``records`` records."""
+    stream_file, _, _ = generate(records, folder)
+    config = folder / "baseline.json"
+    config.write_text(json.dumps({"local_path": str(folder / "baseline-out")}))
+    seconds, _, _ = run_measured(
+        [sys.executable, str(HERE / "sdk_baseline.py"), "--config", str(config)],
+        stream_file,
+        folder,
+    )
+    return {"sdk_default_records": records, "sdk_default_records_per_s": records / seconds}
+
+
+def main() -> None:
+    """Parse arguments, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--records", type=int, action="append", help="records per run (repeatable; default 200000)"
+    )
+    parser.add_argument(
+        "--baseline-records",
+        type=int,
+        default=20_000,
+        help="records for the singer-sdk default baseline (0 to skip)",
+    )
+    arguments = parser.parse_args()
+    for records in arguments.records or [200_000]:
+        with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+            result = measure(records, arguments.baseline_records, Path(folder))
+        print(json.dumps({k: v for k, v in result.items() if k != "final_state"}))
+        print(
+            f"N={records:,}: target {result['target_records_per_s']:,.0f} rec/s "
+            f"({result['target_seconds']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MB); "
+            f"pyarrow.json limit {result['limit_records_per_s']:,.0f} rec/s; "
+            f"ratio {result['ratio']:.2f}x"
+            + (
+                f"; singer-sdk default {result['sdk_default_records_per_s']:,.0f} rec/s, "
+                f"speedup {result['speedup_vs_sdk_default']:.1f}x"
+                if "sdk_default_records_per_s" in result
+                else ""
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
