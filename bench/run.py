@@ -35,7 +35,9 @@ import pyarrow as pa, pyarrow.json as pj, pyarrow.parquet as pq
 from target_athena_zuora.schema import map_stream, TypeOptions
 bodies, schema_file, out = sys.argv[1:4]
 message = json.load(open(schema_file))
-stream = map_stream(message["stream"], message["schema"], message.get("key_properties"), TypeOptions())
+stream = map_stream(
+    message["stream"], message["schema"], message.get("key_properties"), TypeOptions()
+)
 explicit = pa.schema([pa.field(c.source, c.type if c.kind.value != "json" else pa.string())
                       for c in stream.columns])
 data = open(bodies, "rb").read()
