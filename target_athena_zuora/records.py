@@ -5,7 +5,8 @@ envelope, whose ``record`` member Arrow parses), with its input line number. The
 parsed by Arrow's JSON reader against the stream's read schema (values that do not fit
 raise), then finished: date-times parsed to UTC timestamps, dates to ``date32``, source
 names replaced by normalised names. When a batch fails, the first failing line is found
-by converting prefixes (bisection) with the same code, and described by a per-value check that names the field.
+by converting prefixes (bisection) with the same code, and described by a per-value check
+that names the field.
 """
 
 from __future__ import annotations
