@@ -204,6 +204,12 @@ class TargetAthenaZuora(Target):
     # --- the fast path ------------------------------------------------------------------
 
     def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
+        stream = message_dict.get("stream")
+        previous = self._sinks_active.get(stream) if isinstance(stream, str) else None
+        if isinstance(previous, AthenaSink) and previous.original_schema != message_dict.get(
+            "schema"
+        ):
+            previous.flush()  # the old version's records go first, in input order
         super()._process_schema_message(message_dict)
         stream = message_dict["stream"]
         reader = self.message_reader
