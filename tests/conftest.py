@@ -1,0 +1,158 @@
+"""Shared test helpers, offered as fixtures (so test modules never import conftest).
+
+- ``run_cli``: pipe Singer lines through the installed CLI in a subprocess.
+- ``read_view``: read ``<schema>.<model>`` back from the DuckDB catalog as an Arrow table.
+- ``read_parts``: read every Parquet part of a model back with pyarrow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+CLI_TIMEOUT = 120
+
+
+def cli_command() -> list[str]:
+    """The installed console script (PATH first, then the venv's bin next to the interpreter)."""
+    found = shutil.which("target-athena-zuora")
+    if found:
+        return [found]
+    beside = Path(sys.executable).parent / "target-athena-zuora"
+    if beside.exists():
+        return [str(beside)]
+    return [sys.executable, "-c", "from target_athena_zuora.target import TargetAthenaZuora as T; T.cli()"]
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """One CLI run: exit code, stdout lines, stderr text, and the output root."""
+
+    returncode: int
+    stdout: list[str]
+    stderr: str
+    root: Path
+
+    @property
+    def states(self) -> list[Any]:
+        """Every STATE value printed on stdout, in order."""
+        return [json.loads(line) for line in self.stdout if line.strip()]
+
+    @property
+    def error_lines(self) -> list[str]:
+        """stderr lines logged at ERROR level (or bare lines that are not log records)."""
+        return [
+            line
+            for line in self.stderr.splitlines()
+            if line.strip() and ("| ERROR" in line or " | " not in line)
+        ]
+
+
+def singer_text(lines: Iterable[Mapping[str, Any] | str | bytes]) -> bytes:
+    """Singer input: dicts as JSON lines, strings/bytes as given, each ending in a newline."""
+    out = []
+    for line in lines:
+        if isinstance(line, bytes):
+            out.append(line.rstrip(b"\n"))
+        elif isinstance(line, str):
+            out.append(line.rstrip("\n").encode())
+        else:
+            out.append(json.dumps(line).encode())
+    return b"\n".join(out) + b"\n"
+
+
+RunCli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """``run_cli(lines, config=None, root=None)``: run the CLI on ``lines``; the default root
+    is a fresh directory under ``tmp_path`` (``config['local_path']`` wins when given)."""
+    counter = iter(range(1_000_000))
+
+    def run(
+        lines: Iterable[Mapping[str, Any] | str | bytes] | bytes,
+        config: Mapping[str, Any] | None = None,
+        root: Path | None = None,
+        extra_args: Iterable[str] = (),
+    ) -> CliResult:
+        config = dict(config or {})
+        if root is None:
+            root = Path(config["local_path"]) if "local_path" in config else None
+        if root is None:
+            root = tmp_path / f"out{next(counter)}"
+        config.setdefault("local_path", str(root))
+        config_file = tmp_path / f"config{next(counter)}.json"
+        config_file.write_text(json.dumps(config))
+        data = lines if isinstance(lines, bytes) else singer_text(lines)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_ATHENA_ZUORA_")}
+        completed = subprocess.run(
+            [*cli_command(), "--config", str(config_file), *extra_args],
+            input=data,
+            capture_output=True,
+            timeout=CLI_TIMEOUT,
+            check=False,
+            env=env,
+        )
+        return CliResult(
+            completed.returncode,
+            completed.stdout.decode().splitlines(),
+            completed.stderr.decode(),
+            root,
+        )
+
+    return run
+
+
+def view_table(root: Path, schema: str, model: str) -> pa.Table:
+    """``SELECT * FROM <schema>.<model>`` in ``<root>/catalog.duckdb``, read-only."""
+    with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as connection:
+        result = connection.sql(f'SELECT * FROM "{schema}"."{model}"')
+        return result.to_arrow_table()
+
+
+def part_paths(root: Path, schema: str = "zuora", model: str = "*") -> list[Path]:
+    """Every Parquet part under ``<root>/<schema>/<model>/dt=*/``, sorted."""
+    return sorted(root.glob(f"{schema}/{model}/dt=*/*.parquet"))
+
+
+def parts_table(root: Path, schema: str, model: str) -> pa.Table:
+    """Every part of a model read with pyarrow (each file alone, no hive ``dt`` column),
+    concatenated in part order with columns unified (missing ones null)."""
+    paths = sorted(
+        part_paths(root, schema, model), key=lambda p: (p.parent.name, int(p.name.split("_")[0]))
+    )
+    tables = [pq.read_table(p) for p in paths]
+    if not tables:
+        raise AssertionError(f"no parts for {schema}.{model} under {root}")
+    return pa.concat_tables(tables, promote_options="default")
+
+
+@pytest.fixture
+def read_view() -> Callable[[Path, str, str], pa.Table]:
+    """``read_view(root, schema, model)``: the DuckDB view as an Arrow table."""
+    return view_table
+
+
+@pytest.fixture
+def read_parts() -> Callable[[Path, str, str], pa.Table]:
+    """``read_parts(root, schema, model)``: every part of a model read with pyarrow."""
+    return parts_table
+
+
+@pytest.fixture
+def list_parts() -> Callable[..., list[Path]]:
+    """``list_parts(root, schema='zuora', model='*')``: part paths, sorted."""
+    return part_paths
