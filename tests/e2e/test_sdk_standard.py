@@ -76,12 +76,22 @@ def _matches(expected: Any, actual: Any, arrow_type: pa.DataType) -> bool:
             parsed = parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
         return bool(actual == parsed)
     if pa.types.is_string(arrow_type):  # plain text, or JSON text of any value
-        return actual == expected or (isinstance(actual, str) and json.loads(actual) == expected)
+        return bool(actual == expected or _json(actual) == expected)
     if pa.types.is_decimal(arrow_type):
         return bool(actual == decimal.Decimal(str(expected)))
     if pa.types.is_floating(arrow_type):
         return isinstance(actual, float) and actual == float(expected)
     return type(actual) is type(expected) and actual == expected
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return _NOT_JSON
+
+
+_NOT_JSON = object()
 
 
 def _record_matches(expected: dict[str, Any], actual: dict[str, Any], arrow_type: Any) -> bool:
