@@ -7,6 +7,7 @@ import logging
 import shutil
 import sys
 import tempfile
+import weakref
 import typing as t
 from pathlib import Path
 
@@ -199,6 +200,8 @@ class TargetAthenaZuora(Target):
                 parent = Path(self.settings.local_path)
                 parent.mkdir(parents=True, exist_ok=True)
             self._tmp_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=parent))
+            # Also on an error exit: the open part there was never acknowledged by a STATE.
+            weakref.finalize(self, shutil.rmtree, self._tmp_dir, ignore_errors=True)
         return self._tmp_dir
 
     # --- the fast path ------------------------------------------------------------------
