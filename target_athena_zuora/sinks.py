@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
+import jsonschema
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
+from target_athena_zuora.errors import RecordError, where
 from target_athena_zuora.records import Converter, Segment, dumps_record
 from target_athena_zuora.schema import StreamSchema, TypeOptions, map_stream
 
@@ -71,6 +74,22 @@ class AthenaSink(BatchSink):
 
     def _parse_timestamps_in_record(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Date-times are parsed by the Arrow conversion, for both paths alike."""
+
+    def _validate_and_parse(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
+        """``validate_records: true``: a failure is one located line, not a logged traceback."""
+        if self._validator is None:
+            return record
+        try:
+            self._validator.validate(record)
+        except InvalidRecord as error:
+            cause = error.__cause__
+            path = cause.absolute_path if isinstance(cause, jsonschema.ValidationError) else ()
+            field = ".".join(str(p) for p in path) or None
+            located = where(self.stream_name, field, self.athena_target.current_line)
+            if self.fail_on_record_validation_exception:
+                raise RecordError(f"{located}: {error.error_message}") from None
+            self.logger.warning("%s: %s (record kept)", located, error.error_message)
+        return record
 
     def _singer_validate_message(self, record: dict[str, t.Any]) -> None:
         """Key properties are checked by the conversion, with the input line."""
