@@ -76,10 +76,9 @@ def singer_text(lines: Iterable[Mapping[str, Any] | str | bytes]) -> bytes:
 RunCli = Callable[..., CliResult]
 
 
-@pytest.fixture
-def run_cli(tmp_path: Path) -> RunCli:
-    """``run_cli(lines, config=None, root=None)``: run the CLI on ``lines``; the default root
-    is a fresh directory under ``tmp_path`` (``config['local_path']`` wins when given)."""
+def cli_runner(base: Path) -> RunCli:
+    """``run(lines, config=None, root=None)``: run the CLI on ``lines``; the default root is
+    a fresh directory under ``base`` (``config['local_path']`` wins when given)."""
     counter = iter(range(1_000_000))
 
     def run(
@@ -92,9 +91,9 @@ def run_cli(tmp_path: Path) -> RunCli:
         if root is None:
             root = Path(config["local_path"]) if "local_path" in config else None
         if root is None:
-            root = tmp_path / f"out{next(counter)}"
+            root = base / f"out{next(counter)}"
         config.setdefault("local_path", str(root))
-        config_file = tmp_path / f"config{next(counter)}.json"
+        config_file = base / f"config{next(counter)}.json"
         config_file.write_text(json.dumps(config))
         data = lines if isinstance(lines, bytes) else singer_text(lines)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_ATHENA_ZUORA_")}
@@ -114,6 +113,18 @@ def run_cli(tmp_path: Path) -> RunCli:
         )
 
     return run
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """Run the CLI with outputs under this test's ``tmp_path`` (see ``cli_runner``)."""
+    return cli_runner(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def run_cli_module(tmp_path_factory: pytest.TempPathFactory) -> RunCli:
+    """Like ``run_cli``, for module-scoped fixtures that share one run between tests."""
+    return cli_runner(tmp_path_factory.mktemp("cli"))
 
 
 def view_table(root: Path, schema: str, model: str) -> pa.Table:
