@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing as t
 
-import jsonschema
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
@@ -82,8 +81,7 @@ class AthenaSink(BatchSink):
         try:
             self._validator.validate(record)
         except InvalidRecord as error:
-            cause = error.__cause__
-            path = cause.absolute_path if isinstance(cause, jsonschema.ValidationError) else ()
+            path = getattr(error.__cause__, "absolute_path", ())  # jsonschema's ValidationError
             field = ".".join(str(p) for p in path) or None
             located = where(self.stream_name, field, self.athena_target.current_line)
             if self.fail_on_record_validation_exception:
