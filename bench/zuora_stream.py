@@ -26,12 +26,16 @@ What it reproduces from tap-zuora 1.6.1 (AQuA mode, fresh state, singer-python 6
   and a final one with ``current_stream: null``.
 
 Lines are byte-identical to ``json.dumps`` of the message dict (singer-python's format).  To
-be fast enough for benchmarks (1M records in a few seconds) each record line is rendered from
-a pre-serialised template: a pool of value variants per stream is serialised once with
-placeholders, and only the per-record values (ids, numbers, timestamps, references) are filled
-in per record.
+be fast enough for benchmarks each record line is rendered from a pre-serialised template: a
+pool of value variants per stream is serialised once with placeholders, and only the
+per-record values (Id, UpdatedDate, the record number, references) are filled in per record.
 
-Function API: :func:`iter_lines`, :func:`write_stream`, :func:`schema_message`, ``STREAMS``.
+Speed on the 2-core dev machine: 1M Invoice records (plus their 1M STATE lines, 1.4 GB) in
+8.6 s to /dev/null, about 115,000 records/s, 50 MB peak RSS whatever N; the four streams at
+1M each in 45 s (InvoiceItem has three references, STATE lines carry four bookmarks).
+
+Function API: :func:`iter_chunks` (fastest), :func:`iter_lines`, :func:`write_stream`,
+:func:`schema_message`, :func:`record_id`, ``STREAMS``.
 """
 
 from __future__ import annotations
