@@ -33,7 +33,11 @@ def cli_command() -> list[str]:
     beside = Path(sys.executable).parent / "target-athena-zuora"
     if beside.exists():
         return [str(beside)]
-    return [sys.executable, "-c", "from target_athena_zuora.target import TargetAthenaZuora as T; T.cli()"]
+    return [
+        sys.executable,
+        "-c",
+        "from target_athena_zuora.target import TargetAthenaZuora as T; T.cli()",
+    ]
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ def run_cli_module(tmp_path_factory: pytest.TempPathFactory) -> RunCli:
 def view_table(root: Path, schema: str, model: str) -> pa.Table:
     """``SELECT * FROM <schema>.<model>`` in ``<root>/catalog.duckdb``, read-only."""
     with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as connection:
-        result = connection.sql(f'SELECT * FROM "{schema}"."{model}"')
+        result = connection.sql(f'SELECT * FROM "{schema}"."{model}"')  # noqa: S608 - names chosen by the test
         return result.to_arrow_table()
 
 

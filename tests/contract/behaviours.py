@@ -9,6 +9,7 @@ because the root ``tests/conftest.py`` lives there), then call every function li
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,7 +99,9 @@ def storage_key_exists_error_is_a_storage_error(sut: StorageUnderTest) -> None:
 def storage_keys_are_independent(sut: StorageUnderTest) -> None:
     prefix = f"zuora/{_unique('m')}/dt=2024-01-31/"
     for part in range(3):
-        sut.storage.create(f"{prefix}{part}_20240131120000.parquet", _source(sut.scratch, bytes([part])))
+        sut.storage.create(
+            f"{prefix}{part}_20240131120000.parquet", _source(sut.scratch, bytes([part]))
+        )
     for part in range(3):
         assert sut.read(f"{prefix}{part}_20240131120000.parquet") == bytes([part])
     assert not sut.storage.exists(f"{prefix}3_20240131120000.parquet")
@@ -136,12 +139,16 @@ SCHEMA_V1 = pa.schema(
 SCHEMA_V2 = pa.schema([*SCHEMA_V1, pa.field("status", pa.string()), pa.field("due", pa.date32())])
 
 
-def _definition(sut: CatalogUnderTest, database: str, table: str, schema: pa.Schema) -> TableDefinition:
+def _definition(
+    sut: CatalogUnderTest, database: str, table: str, schema: pa.Schema
+) -> TableDefinition:
     location = sut.storage.uri(f"{database}/{table}/")
     return TableDefinition(database=database, name=table, location=location, schema=schema)
 
 
-def _write_part(sut: CatalogUnderTest, definition: TableDefinition, table: pa.Table, part: int) -> None:
+def _write_part(
+    sut: CatalogUnderTest, definition: TableDefinition, table: pa.Table, part: int
+) -> None:
     source = sut.scratch / f"{uuid.uuid4().hex}.parquet"
     pq.write_table(table, source)
     key = f"{definition.database}/{definition.name}/dt=2024-01-31/{part}_20240131120000.parquet"
@@ -182,7 +189,9 @@ def catalog_evolves_additively(sut: CatalogUnderTest) -> None:
     sut.catalog.ensure_database(database)
     v1 = _definition(sut, database, table, SCHEMA_V1)
     sut.catalog.apply_table(v1)
-    _write_part(sut, v1, pa.table({"id": ["old"], "amount": [1.5]}).cast(pa.schema(list(SCHEMA_V1)[:2])), 0)
+    _write_part(
+        sut, v1, pa.table({"id": ["old"], "amount": [1.5]}).cast(pa.schema(list(SCHEMA_V1)[:2])), 0
+    )
     v2 = _definition(sut, database, table, SCHEMA_V2)
     sut.catalog.apply_table(v2)
     sut.catalog.add_partitions(v2, ["2024-01-31"])
@@ -206,8 +215,6 @@ def catalog_reads_parts_with_dt_from_the_path(sut: CatalogUnderTest) -> None:
     sut.catalog.add_partitions(definition, ["2024-01-31"])
     sut.catalog.add_partitions(definition, ["2024-01-31"])  # registering again is fine
     if sut.rows is not None:
-        import datetime as dt
-
         rows = sut.rows(database, table)
         assert sorted(r["id"] for r in rows) == ["a", "a", "b"]
         assert {r["dt"] for r in rows} == {dt.date(2024, 1, 31)}

@@ -18,7 +18,9 @@ from contract.behaviours import (
     CatalogUnderTest,
     StorageUnderTest,
 )
+from target_athena_zuora.catalog import TableDefinition
 from target_athena_zuora.catalog.duckdb import DuckDBCatalog, duckdb_type
+from target_athena_zuora.errors import CatalogError, StorageError
 from target_athena_zuora.storage.local import LocalStorage
 
 
@@ -47,11 +49,15 @@ def duckdb_catalog(tmp_path: Path) -> Iterator[CatalogUnderTest]:
 
     def rows(database: str, table: str) -> list[dict[str, Any]]:
         with duckdb.connect(str(path), read_only=True) as connection:
-            return connection.sql(f'SELECT * FROM "{database}"."{table}"').to_arrow_table().to_pylist()
+            query = f'SELECT * FROM "{database}"."{table}"'  # noqa: S608 - test's names
+            found: list[dict[str, Any]] = connection.sql(query).to_arrow_table().to_pylist()
+        return found
 
     def type_name(arrow_type: pa.DataType) -> str:  # as DESCRIBE prints duckdb_type's output
         with duckdb.connect() as connection:
-            described = connection.sql(f"DESCRIBE SELECT CAST(NULL AS {duckdb_type(arrow_type)}) AS c")
+            described = connection.sql(
+                f"DESCRIBE SELECT CAST(NULL AS {duckdb_type(arrow_type)}) AS c"
+            )
             return str(described.fetchall()[0][1])
 
     yield CatalogUnderTest(catalog, LocalStorage(root), columns, type_name, rows, scratch)
@@ -73,19 +79,21 @@ def catalog_impl(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cat
 
 
 @pytest.mark.parametrize("behaviour", STORAGE_BEHAVIOURS, ids=lambda f: f.__name__)
-def test_storage(behaviour: Callable[[StorageUnderTest], None], storage_impl: StorageUnderTest) -> None:
+def test_storage(
+    behaviour: Callable[[StorageUnderTest], None], storage_impl: StorageUnderTest
+) -> None:
     behaviour(storage_impl)
 
 
 @pytest.mark.parametrize("behaviour", CATALOG_BEHAVIOURS, ids=lambda f: f.__name__)
-def test_catalog(behaviour: Callable[[CatalogUnderTest], None], catalog_impl: CatalogUnderTest) -> None:
+def test_catalog(
+    behaviour: Callable[[CatalogUnderTest], None], catalog_impl: CatalogUnderTest
+) -> None:
     behaviour(catalog_impl)
 
 
 def test_local_storage_leaves_no_partial_file_on_failure(tmp_path: Path) -> None:
     """A failing create (missing source) leaves nothing at the key."""
-    from target_athena_zuora.errors import StorageError
-
     storage = LocalStorage(tmp_path / "root")
     with pytest.raises(StorageError):
         storage.create("zuora/t/dt=2024-01-01/0_x.parquet", tmp_path / "missing")
@@ -93,10 +101,9 @@ def test_local_storage_leaves_no_partial_file_on_failure(tmp_path: Path) -> None
 
 
 def test_duckdb_catalog_error_names_the_table(tmp_path: Path) -> None:
-    from target_athena_zuora.catalog import TableDefinition
-    from target_athena_zuora.errors import CatalogError
-
     catalog = DuckDBCatalog(tmp_path / "catalog.duckdb")
-    definition = TableDefinition("missing_db", "invoice", str(tmp_path) + "/", pa.schema([("id", pa.string())]))
+    definition = TableDefinition(
+        "missing_db", "invoice", str(tmp_path) + "/", pa.schema([("id", pa.string())])
+    )
     with pytest.raises(CatalogError, match=r"missing_db\.invoice"):
         catalog.apply_table(definition)

@@ -79,8 +79,12 @@ def zuora_time(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def value(rng: random.Random, name: str, spec: dict[str, Any], index: int, stream: str) -> Any:
-    base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=index, seconds=rng.randrange(86400), microseconds=rng.randrange(10**6))
+def value(  # noqa: C901, PLR0911 - one branch per Zuora field kind, read top to bottom
+    rng: random.Random, name: str, spec: dict[str, Any], index: int, stream: str
+) -> Any:
+    base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
+        days=index, seconds=rng.randrange(86400), microseconds=rng.randrange(10**6)
+    )
     if name == "Id":
         return f"8a8{stream[:3].lower()}{index:05d}"
     if spec.get("format") == "date-time":
@@ -104,12 +108,12 @@ def value(rng: random.Random, name: str, spec: dict[str, Any], index: int, strea
     if "integer" in types:
         return rng.randrange(1, 36)
     if "boolean" in types:
-        return False if index % 3 else True
+        return not index % 3
     return f"{name}-{index}-{'äß' if index % 3 == 0 else 'x'}"
 
 
 def messages() -> list[dict[str, Any]]:
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - sample data, not secrets
     out: list[dict[str, Any]] = []
     bookmarks: dict[str, str] = {}
     for stream, properties in SCHEMAS.items():
@@ -117,7 +121,11 @@ def messages() -> list[dict[str, Any]]:
             {
                 "type": "SCHEMA",
                 "stream": stream,
-                "schema": {"type": "object", "additionalProperties": False, "properties": properties},
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": properties,
+                },
                 "key_properties": ["Id"],
                 **({"bookmark_properties": ["UpdatedDate"]} if stream in INCREMENTAL else {}),
             }
@@ -127,9 +135,26 @@ def messages() -> list[dict[str, Any]]:
             out.append({"type": "RECORD", "stream": stream, "record": record})
             if stream in INCREMENTAL:
                 bookmarks[stream] = str(record["UpdatedDate"])
-                out.append({"type": "STATE", "value": {"bookmarks": {k: {"UpdatedDate": v} for k, v in bookmarks.items()}}})
+                out.append(
+                    {
+                        "type": "STATE",
+                        "value": {
+                            "bookmarks": {k: {"UpdatedDate": v} for k, v in bookmarks.items()}
+                        },
+                    }
+                )
         if stream not in INCREMENTAL:
-            out.append({"type": "STATE", "value": {"bookmarks": {**{k: {"UpdatedDate": v} for k, v in bookmarks.items()}, stream: {}}}})
+            out.append(
+                {
+                    "type": "STATE",
+                    "value": {
+                        "bookmarks": {
+                            **{k: {"UpdatedDate": v} for k, v in bookmarks.items()},
+                            stream: {},
+                        }
+                    },
+                }
+            )
     return out
 
 

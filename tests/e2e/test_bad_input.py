@@ -25,7 +25,9 @@ GOOD = [
     {
         "type": "SCHEMA",
         "stream": "Invoice",
-        "schema": {"properties": {"Id": {"type": "string"}, "Amount": {"type": ["number", "null"]}}},
+        "schema": {
+            "properties": {"Id": {"type": "string"}, "Amount": {"type": ["number", "null"]}}
+        },
         "key_properties": ["Id"],
     },
     {"type": "RECORD", "stream": "Invoice", "record": {"Id": "old-1", "Amount": 1.0}},
@@ -63,15 +65,21 @@ def check_states(case: dict[str, Any], states: list[Any], root: Path) -> None:
     sent = [json.loads(line) for line in case["lines"][: case["bad_line"] - 1]]
     landed = durable_ids(root)
     for value in states:
-        positions = [i for i, m in enumerate(sent) if m.get("type") == "STATE" and m["value"] == value]
+        positions = [
+            i for i, m in enumerate(sent) if m.get("type") == "STATE" and m["value"] == value
+        ]
         assert positions, f"STATE {value} was not sent before the bad line"
         before = sent[: positions[-1]]
-        needed = {m["record"]["Id"] for m in before if m.get("type") == "RECORD" and m["record"].get("Id")}
+        needed = {
+            m["record"]["Id"] for m in before if m.get("type") == "RECORD" and m["record"].get("Id")
+        }
         assert needed <= landed, f"STATE {value} emitted but {needed - landed} not durable"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_bad_input(case: dict[str, Any], run_cli: Callable[..., Any], earlier_run: Path, tmp_path: Path) -> None:
+def test_bad_input(
+    case: dict[str, Any], run_cli: Callable[..., Any], earlier_run: Path, tmp_path: Path
+) -> None:
     root = tmp_path / "root"
     shutil.copytree(earlier_run, root)  # copy2 keeps mtimes
     before = snapshot(root)
@@ -86,7 +94,9 @@ def test_bad_input(case: dict[str, Any], run_cli: Callable[..., Any], earlier_ru
     for expected in case["expect"]:
         assert expected in error, (expected, error)
     check_states(case, result.states, root)
-    if not any(json.loads(line).get("type") == "STATE" for line in case["lines"][: case["bad_line"] - 1]):
+    if not any(
+        json.loads(line).get("type") == "STATE" for line in case["lines"][: case["bad_line"] - 1]
+    ):
         assert result.states == []
     after = snapshot(root)
     for key, value in before.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import json
 import os
@@ -18,7 +19,12 @@ import pytest
 
 SAMPLE = Path(__file__).parents[1] / "data" / "zuora_sample.singer"
 MESSAGES: list[dict[str, Any]] = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
-MODELS = {"Account": "account", "Subscription": "subscription", "Invoice": "invoice", "InvoiceItem": "invoice_item"}
+MODELS = {
+    "Account": "account",
+    "Subscription": "subscription",
+    "Invoice": "invoice",
+    "InvoiceItem": "invoice_item",
+}
 PART = re.compile(
     r"^(?P<schema>[a-z_]+)/(?P<model>[a-z_]+)/dt=(?P<date>\d{4}-\d{2}-\d{2})/"
     r"(?P<part>\d+)_(?P<ts>\d{14})\.parquet$"
@@ -69,7 +75,9 @@ def to_utc(text: str, unit: str = "ms") -> dt.datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000) if unit == "ms" else moment
 
 
-def expected_row(record: dict[str, Any], properties: dict[str, Any], names: dict[str, str], unit: str = "ms") -> dict[str, Any]:
+def expected_row(
+    record: dict[str, Any], properties: dict[str, Any], names: dict[str, str], unit: str = "ms"
+) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for source, spec in properties.items():
         value = record.get(source)
@@ -97,19 +105,38 @@ def same_row(expected: dict[str, Any], actual: dict[str, Any]) -> bool:
 
 
 SNAKE = {  # the normalised names, written out by hand from the rules in issue 2
-    "Id": "id", "AccountNumber": "account_number", "Name": "name", "Balance": "balance",
-    "CreditBalance": "credit_balance", "AutoPay": "auto_pay", "BillToContactId": "bill_to_contact_id",
-    "Status": "status", "CreatedDate": "created_date", "UpdatedDate": "updated_date",
-    "Deleted": "deleted", "Notes__c": "notes_c", "AccountId": "account_id",
-    "TermStartDate": "term_start_date", "InitialTerm": "initial_term", "InvoiceNumber": "invoice_number",
-    "InvoiceDate": "invoice_date", "DueDate": "due_date", "Amount": "amount", "Body": "body",
-    "InvoiceId": "invoice_id", "SKU": "sku", "ChargeAmount": "charge_amount", "Quantity": "quantity",
+    "Id": "id",
+    "AccountNumber": "account_number",
+    "Name": "name",
+    "Balance": "balance",
+    "CreditBalance": "credit_balance",
+    "AutoPay": "auto_pay",
+    "BillToContactId": "bill_to_contact_id",
+    "Status": "status",
+    "CreatedDate": "created_date",
+    "UpdatedDate": "updated_date",
+    "Deleted": "deleted",
+    "Notes__c": "notes_c",
+    "AccountId": "account_id",
+    "TermStartDate": "term_start_date",
+    "InitialTerm": "initial_term",
+    "InvoiceNumber": "invoice_number",
+    "InvoiceDate": "invoice_date",
+    "DueDate": "due_date",
+    "Amount": "amount",
+    "Body": "body",
+    "InvoiceId": "invoice_id",
+    "SKU": "sku",
+    "ChargeAmount": "charge_amount",
+    "Quantity": "quantity",
     "ServiceStartDate": "service_start_date",
 }
 
 
 def schema_of(stream: str) -> dict[str, Any]:
-    return next(m for m in MESSAGES if m["type"] == "SCHEMA" and m["stream"] == stream)["schema"]["properties"]
+    message = next(m for m in MESSAGES if m["type"] == "SCHEMA" and m["stream"] == stream)
+    properties: dict[str, Any] = message["schema"]["properties"]
+    return properties
 
 
 def sha(path: Path) -> str:
@@ -162,12 +189,16 @@ def test_layout(sample: Any) -> None:
     assert dates.pop() == stamp.strftime("%Y-%m-%d")
     for model in MODELS.values():
         assert sorted(int(m["part"]) for m in matches if m and m["model"] == model) == [0]
-    leftovers = [p for p in result.root.rglob("*") if p.is_file() and p.suffix not in {".parquet", ".duckdb"}]
+    leftovers = [
+        p for p in result.root.rglob("*") if p.is_file() and p.suffix not in {".parquet", ".duckdb"}
+    ]
     assert leftovers == [], "temporary files left behind"
 
 
 @pytest.mark.parametrize("stream", list(MODELS))
-def test_values_read_back_with_pyarrow(sample: Any, stream: str, read_parts: Callable[..., pa.Table]) -> None:
+def test_values_read_back_with_pyarrow(
+    sample: Any, stream: str, read_parts: Callable[..., pa.Table]
+) -> None:
     table = read_parts(sample[0].root, "zuora", MODELS[stream])
     expected = [expected_row(r, schema_of(stream), SNAKE) for r in records(stream)]
     assert table.num_rows == len(expected)
@@ -176,7 +207,9 @@ def test_values_read_back_with_pyarrow(sample: Any, stream: str, read_parts: Cal
 
 
 @pytest.mark.parametrize("stream", list(MODELS))
-def test_values_read_back_with_duckdb(sample: Any, stream: str, read_view: Callable[..., pa.Table]) -> None:
+def test_values_read_back_with_duckdb(
+    sample: Any, stream: str, read_view: Callable[..., pa.Table]
+) -> None:
     result = sample[0]
     view = read_view(result.root, "zuora", MODELS[stream])
     transfer_date = dt.date.fromisoformat(PART.match(keys(result.root)[0])["date"])  # type: ignore[index]
@@ -211,7 +244,7 @@ def test_types_in_the_catalog(sample: Any) -> None:
 def test_summary_per_stream_on_stderr(sample: Any) -> None:
     result = sample[0]
     for stream, model in MODELS.items():
-        (line,) = [l for l in result.stderr.splitlines() if f"table zuora.{model}:" in l]
+        (line,) = [x for x in result.stderr.splitlines() if f"table zuora.{model}:" in x]
         match = re.search(r"(\d+) records, (\d+) parts, (\d+) bytes, [\d.]+ s", line)
         assert match, line
         size = sum(p.stat().st_size for p in result.root.glob(f"zuora/{model}/dt=*/*.parquet"))
@@ -225,18 +258,31 @@ def test_summary_per_stream_on_stderr(sample: Any) -> None:
 
 def invoice_schema(**extra: Any) -> dict[str, Any]:
     properties = {"Id": {"type": "string"}, "Amount": {"type": ["number", "null"]}, **extra}
-    return {"type": "SCHEMA", "stream": "Invoice", "schema": {"properties": properties}, "key_properties": ["Id"]}
+    return {
+        "type": "SCHEMA",
+        "stream": "Invoice",
+        "schema": {"properties": properties},
+        "key_properties": ["Id"],
+    }
 
 
 def invoice(i: int, **extra: Any) -> dict[str, Any]:
-    return {"type": "RECORD", "stream": "Invoice", "record": {"Id": f"i{i}", "Amount": i + 0.5, **extra}}
+    return {
+        "type": "RECORD",
+        "stream": "Invoice",
+        "record": {"Id": f"i{i}", "Amount": i + 0.5, **extra},
+    }
 
 
 def state(n: int) -> dict[str, Any]:
     return {"type": "STATE", "value": {"bookmarks": {"Invoice": {"n": n}}}}
 
 
-def test_mid_run_schema_adds_a_column(run_cli: Callable[..., Any], read_view: Callable[..., pa.Table], read_parts: Callable[..., pa.Table]) -> None:
+def test_mid_run_schema_adds_a_column(
+    run_cli: Callable[..., Any],
+    read_view: Callable[..., pa.Table],
+    read_parts: Callable[..., pa.Table],
+) -> None:
     lines = [
         invoice_schema(),
         invoice(1),
@@ -262,7 +308,13 @@ def test_schema_only_stream_gives_a_queryable_empty_view(run_cli: Callable[..., 
     schema = {
         "type": "SCHEMA",
         "stream": "PaymentMethod",
-        "schema": {"properties": {"Id": {"type": "string"}, "CreatedDate": {"type": ["string", "null"], "format": "date-time"}, "Amount": {"type": ["number", "null"]}}},
+        "schema": {
+            "properties": {
+                "Id": {"type": "string"},
+                "CreatedDate": {"type": ["string", "null"], "format": "date-time"},
+                "Amount": {"type": ["number", "null"]},
+            }
+        },
         "key_properties": ["Id"],
     }
     result = run_cli([schema, {"type": "STATE", "value": {"s": 1}}])
@@ -281,7 +333,9 @@ def test_schema_only_stream_gives_a_queryable_empty_view(run_cli: Callable[..., 
     assert result.states == [{"s": 1}]
 
 
-def test_part_rotation_with_a_small_part_size(run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]) -> None:
+def test_part_rotation_with_a_small_part_size(
+    run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]
+) -> None:
     """part_size_mb is whole MB, and the size is checked per written row group (16 MB of Arrow
     data), so ~40 MB of incompressible text gives at least two parts of >= 1 MB."""
     count = 20_000
@@ -293,7 +347,9 @@ def test_part_rotation_with_a_small_part_size(run_cli: Callable[..., Any], read_
     schema = invoice_schema(Body={"type": "string"})
     result = run_cli([schema, *body, state(count)], config={"part_size_mb": 1})
     assert result.returncode == 0, result.stderr
-    parts = sorted(result.root.glob("zuora/invoice/dt=*/*.parquet"), key=lambda p: int(p.name.split("_")[0]))
+    parts = sorted(
+        result.root.glob("zuora/invoice/dt=*/*.parquet"), key=lambda p: int(p.name.split("_")[0])
+    )
     assert len(parts) >= 2
     assert [int(p.name.split("_")[0]) for p in parts] == list(range(len(parts)))
     assert all(p.stat().st_size >= 1024 * 1024 for p in parts[:-1])
@@ -302,7 +358,9 @@ def test_part_rotation_with_a_small_part_size(run_cli: Callable[..., Any], read_
     assert result.states == [state(count)["value"]]
 
 
-def test_second_run_adds_parts_and_leaves_the_first_untouched(run_cli: Callable[..., Any], tmp_path: Path, read_view: Callable[..., pa.Table]) -> None:
+def test_second_run_adds_parts_and_leaves_the_first_untouched(
+    run_cli: Callable[..., Any], tmp_path: Path, read_view: Callable[..., pa.Table]
+) -> None:
     root = tmp_path / "shared"
     first = run_cli(SAMPLE.read_bytes(), root=root)
     assert first.returncode == 0, first.stderr
@@ -318,13 +376,20 @@ def test_second_run_adds_parts_and_leaves_the_first_untouched(run_cli: Callable[
         assert read_view(root, "zuora", model).num_rows == 2 * len(records(stream))
 
 
-def test_options_precision_decimal_compression_schema(run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]) -> None:
+def test_options_precision_decimal_compression_schema(
+    run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]
+) -> None:
     lines = [
         invoice_schema(UpdatedDate={"type": ["string", "null"], "format": "date-time"}),
         '{"type":"RECORD","stream":"Invoice","record":{"Id":"a","Amount":1234567890123456.78,"UpdatedDate":"2024-05-06T07:08:09.123456-08:00"}}',
         state(1),
     ]
-    config = {"timestamp_precision": "us", "number_type": "decimal(18,2)", "compression": "zstd", "schema": "billing"}
+    config = {
+        "timestamp_precision": "us",
+        "number_type": "decimal(18,2)",
+        "compression": "zstd",
+        "schema": "billing",
+    }
     result = run_cli(lines, config=config)
     assert result.returncode == 0, result.stderr
     (part,) = result.root.glob("billing/invoice/dt=*/*.parquet")
@@ -332,10 +397,10 @@ def test_options_precision_decimal_compression_schema(run_cli: Callable[..., Any
     assert schema.field("amount").type == pa.decimal128(18, 2)
     assert schema.field("updated_date").type == pa.timestamp("us", tz="UTC")
     metadata = pq.ParquetFile(part).metadata
-    assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {"ZSTD"}
+    assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {
+        "ZSTD"
+    }
     (row,) = read_view(result.root, "billing", "invoice").to_pylist()
-    import decimal
-
     assert row["amount"] == decimal.Decimal("1234567890123456.78")
     assert row["updated_date"] == dt.datetime(2024, 5, 6, 15, 8, 9, 123456, tzinfo=dt.UTC)
 
@@ -343,7 +408,9 @@ def test_options_precision_decimal_compression_schema(run_cli: Callable[..., Any
 # --- SDK features on the per-record path ------------------------------------------------------
 
 
-def test_stream_maps_alias_drop_and_compute(run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]) -> None:
+def test_stream_maps_alias_drop_and_compute(
+    run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]
+) -> None:
     config = {
         "stream_maps": {
             "Invoice": {"__alias__": "Bill", "Body": None, "AmountTwice": "float(Amount * 2)"},
@@ -354,14 +421,20 @@ def test_stream_maps_alias_drop_and_compute(run_cli: Callable[..., Any], read_vi
     assert result.returncode == 0, result.stderr
     assert list(result.root.glob("zuora/invoice/**/*.parquet")) == []
     rows = sorted(read_view(result.root, "zuora", "bill").to_pylist(), key=lambda r: r["id"])
-    assert [(r["id"], r["amount"], r["amount_twice"]) for r in rows] == [("i1", 1.5, 3.0), ("i2", 2.5, 5.0)]
+    assert [(r["id"], r["amount"], r["amount_twice"]) for r in rows] == [
+        ("i1", 1.5, 3.0),
+        ("i2", 2.5, 5.0),
+    ]
     assert "body" not in rows[0]
     assert result.states[-1] == state(2)["value"]
 
 
 def test_flattening(run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]) -> None:
     schema = invoice_schema(
-        BillTo={"type": ["object", "null"], "properties": {"City": {"type": "string"}, "Zip": {"type": "string"}}}
+        BillTo={
+            "type": ["object", "null"],
+            "properties": {"City": {"type": "string"}, "Zip": {"type": "string"}},
+        }
     )
     lines = [schema, invoice(1, BillTo={"City": "Oslo", "Zip": "0150"}), state(1)]
     result = run_cli(lines, config={"flattening_enabled": True, "flattening_max_depth": 1})
@@ -372,17 +445,25 @@ def test_flattening(run_cli: Callable[..., Any], read_view: Callable[..., pa.Tab
     assert "bill_to" not in row
 
 
-def test_validate_records_true_lands_the_same(run_cli: Callable[..., Any], read_parts: Callable[..., pa.Table]) -> None:
+def test_validate_records_true_lands_the_same(
+    run_cli: Callable[..., Any], read_parts: Callable[..., pa.Table]
+) -> None:
     plain = run_cli(SAMPLE.read_bytes())
     validated = run_cli(SAMPLE.read_bytes(), config={"validate_records": True})
     assert validated.returncode == 0, validated.stderr
     assert validated.states == plain.states
     for model in MODELS.values():
-        assert read_parts(validated.root, "zuora", model).equals(read_parts(plain.root, "zuora", model))
+        assert read_parts(validated.root, "zuora", model).equals(
+            read_parts(plain.root, "zuora", model)
+        )
 
 
 def test_validate_records_true_rejects_a_bad_value(run_cli: Callable[..., Any]) -> None:
-    lines = [invoice_schema(), invoice(1), {"type": "RECORD", "stream": "Invoice", "record": {"Id": "x", "Amount": "lots"}}]
+    lines = [
+        invoice_schema(),
+        invoice(1),
+        {"type": "RECORD", "stream": "Invoice", "record": {"Id": "x", "Amount": "lots"}},
+    ]
     result = run_cli(lines, config={"validate_records": True})
     assert result.returncode != 0
     assert len(result.error_lines) == 1, result.stderr
@@ -391,7 +472,9 @@ def test_validate_records_true_rejects_a_bad_value(run_cli: Callable[..., Any]) 
     assert result.states == []
 
 
-def test_add_record_metadata(run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]) -> None:
+def test_add_record_metadata(
+    run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]
+) -> None:
     lines = [invoice_schema(), invoice(1), state(1)]
     result = run_cli(lines, config={"add_record_metadata": True})
     assert result.returncode == 0, result.stderr
@@ -407,7 +490,18 @@ def test_about_lists_every_setting(run_cli: Callable[..., Any]) -> None:
     assert result.returncode == 0, result.stderr
     about = json.loads("\n".join(result.stdout))
     names = set(about["settings"]["properties"])
-    wanted = {"local_path", "schema", "compression", "timestamp_precision", "number_type", "part_size_mb",
-              "fast_path", "validate_records", "add_record_metadata", "stream_maps", "flattening_enabled",
-              "batch_size_rows"}
+    wanted = {
+        "local_path",
+        "schema",
+        "compression",
+        "timestamp_precision",
+        "number_type",
+        "part_size_mb",
+        "fast_path",
+        "validate_records",
+        "add_record_metadata",
+        "stream_maps",
+        "flattening_enabled",
+        "batch_size_rows",
+    }
     assert wanted <= names

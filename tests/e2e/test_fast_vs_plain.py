@@ -50,7 +50,10 @@ NESTED_SCHEMA = {
 NESTED_RECORDS = [
     {
         "Id": "c1",
-        "Tiers": [{"Tier": 1, "Price": 9.99, "EndsAt": "2024-01-01T00:00:00-05:00"}, {"Tier": 2, "Price": None}],
+        "Tiers": [
+            {"Tier": 1, "Price": 9.99, "EndsAt": "2024-01-01T00:00:00-05:00"},
+            {"Tier": 2, "Price": None},
+        ],
         "BillTo": {"City": "Zürich", "Meta": {"floor": 3}},
         "Tags": ["a", "b"],
         "Custom": {"nested": [1, 2, {"x": None}]},
@@ -58,9 +61,30 @@ NESTED_RECORDS = [
         "EffectiveDate": "2024-02-29",
         "Note": 'quote " backslash \\ newline \n tab \t nul \u0000',
     },
-    {"Id": "c2", "Tiers": None, "BillTo": None, "Tags": [], "Custom": "text", "Mixed": "five", "EffectiveDate": "9999-12-31"},
-    {"Id": "c3", "Tiers": [], "Custom": 12.5, "Mixed": None, "EffectiveDate": "1970-01-01", "Note": "简单"},
-    {"Id": "c4", "BillTo": {"City": None}, "Tags": ["x"], "Custom": [True, False], "EffectiveDate": "2000-01-01"},
+    {
+        "Id": "c2",
+        "Tiers": None,
+        "BillTo": None,
+        "Tags": [],
+        "Custom": "text",
+        "Mixed": "five",
+        "EffectiveDate": "9999-12-31",
+    },
+    {
+        "Id": "c3",
+        "Tiers": [],
+        "Custom": 12.5,
+        "Mixed": None,
+        "EffectiveDate": "1970-01-01",
+        "Note": "简单",
+    },
+    {
+        "Id": "c4",
+        "BillTo": {"City": None},
+        "Tags": ["x"],
+        "Custom": [True, False],
+        "EffectiveDate": "2000-01-01",
+    },
 ]
 
 
@@ -77,13 +101,21 @@ def precise_lines() -> list[Any]:
         "type": "SCHEMA",
         "stream": "Payment",
         "key_properties": ["Id"],
-        "schema": {"properties": {"Id": {"type": "string"}, "Amount": {"type": "number"}, "At": {"type": "string", "format": "date-time"}}},
+        "schema": {
+            "properties": {
+                "Id": {"type": "string"},
+                "Amount": {"type": "number"},
+                "At": {"type": "string", "format": "date-time"},
+            }
+        },
     }
     return [
         schema,
-        '{"type":"RECORD","stream":"Payment","record":{"Id":"p1","Amount":12345678901234567890.123456789,"At":"2024-03-10T02:30:00.1234567+01:00"}}',
+        '{"type":"RECORD","stream":"Payment","record":{"Id":"p1",'
+        '"Amount":12345678901234567890.123456789,"At":"2024-03-10T02:30:00.1234567+01:00"}}',
         '{"type":"RECORD","stream":"Payment","record":{"Id":"p2","Amount":0.1,"At":"2024-03-10"}}',
-        '{"type":"RECORD","stream":"Payment","record":{"Id":"p3","Amount":-7,"At":"2024-03-10 23:59:59.999999Z"}}',
+        '{"type":"RECORD","stream":"Payment","record":{"Id":"p3","Amount":-7,'
+        '"At":"2024-03-10 23:59:59.999999Z"}}',
         {"type": "STATE", "value": {"p": 3}},
     ]
 
@@ -91,7 +123,11 @@ def precise_lines() -> list[Any]:
 STREAMS: list[tuple[str, Any, dict[str, Any]]] = [
     ("zuora-sample", SAMPLE, {}),
     ("nested-json-text-and-dates", nested_lines(), {}),
-    ("decimal-and-microseconds", precise_lines(), {"number_type": "decimal(38,9)", "timestamp_precision": "us"}),
+    (
+        "decimal-and-microseconds",
+        precise_lines(),
+        {"number_type": "decimal(38,9)", "timestamp_precision": "us"},
+    ),
 ]
 
 
@@ -99,9 +135,14 @@ def models(root: Path) -> list[str]:
     return sorted({p.parent.parent.name for p in root.glob("zuora/*/dt=*/*.parquet")})
 
 
-@pytest.mark.parametrize(("lines", "config"), [pytest.param(l, c, id=i) for i, l, c in STREAMS])
+@pytest.mark.parametrize(
+    ("lines", "config"), [pytest.param(lines, c, id=i) for i, lines, c in STREAMS]
+)
 def test_same_values_types_and_state(
-    lines: Any, config: dict[str, Any], run_cli: Callable[..., Any], read_parts: Callable[..., pa.Table]
+    lines: Any,
+    config: dict[str, Any],
+    run_cli: Callable[..., Any],
+    read_parts: Callable[..., pa.Table],
 ) -> None:
     fast = run_cli(lines, config={**config, "fast_path": True})
     plain = run_cli(lines, config={**config, "fast_path": False})
@@ -117,7 +158,12 @@ def test_same_values_types_and_state(
         assert a.schema.equals(b.schema), (model, a.schema, b.schema)
         assert a.num_rows == b.num_rows
         for column in a.column_names:  # value by value, naming the column on a difference
-            assert a.column(column).equals(b.column(column)), (model, column, a.column(column), b.column(column))
+            assert a.column(column).equals(b.column(column)), (
+                model,
+                column,
+                a.column(column),
+                b.column(column),
+            )
 
 
 def message(stderr: str) -> list[str]:

@@ -26,10 +26,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from singer_sdk.testing import get_target_test_class
+from singer_sdk.testing import get_target_test_class, target_test_streams
 from singer_sdk.testing.config import SuiteConfig
 from singer_sdk.testing.runners import TargetTestRunner
-from singer_sdk.testing import target_test_streams
 
 from target_athena_zuora.schema import normalise
 from target_athena_zuora.target import TargetAthenaZuora
@@ -56,7 +55,7 @@ def _records_by_stream(name: str) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def _matches(expected: Any, actual: Any, arrow_type: pa.DataType) -> bool:
+def _matches(expected: Any, actual: Any, arrow_type: pa.DataType) -> bool:  # noqa: PLR0911
     """Whether ``actual`` (read back, as Python) is what the input value ``expected`` becomes."""
     if expected is None:
         return actual is None
@@ -68,7 +67,9 @@ def _matches(expected: Any, actual: Any, arrow_type: pa.DataType) -> bool:
         return (
             isinstance(actual, list)
             and len(actual) == len(expected)
-            and all(_matches(e, a, arrow_type.value_type) for e, a in zip(expected, actual))
+            and all(
+                _matches(e, a, arrow_type.value_type) for e, a in zip(expected, actual, strict=True)
+            )
         )
     if pa.types.is_timestamp(arrow_type):
         parsed = dt.datetime.fromisoformat(expected).astimezone(dt.UTC)
@@ -115,7 +116,7 @@ def check_output(name: str, root: Path) -> None:
             key=lambda p: int(p.name.split("_")[0]),
         )
         with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as connection:
-            view = connection.sql(f'SELECT * FROM "{SCHEMA}"."{model}"').to_arrow_table()
+            view = connection.sql(f'SELECT * FROM "{SCHEMA}"."{model}"').to_arrow_table()  # noqa: S608 - names chosen by the test
         assert view.num_rows == len(records), f"{name}/{stream}: view rows"
         assert view.column_names[-1] == "dt"
         assert pa.types.is_date32(view.schema.field("dt").type)
@@ -168,7 +169,7 @@ def test_all_sixteen_standard_tests_are_wired() -> None:
 
 def test_read_back_detects_missing_and_wrong_output(tmp_path: Path) -> None:
     """The read-back check is able to fail: nothing landed, or a value differs."""
-    with pytest.raises(Exception):  # noqa: B017, PT011 - no catalog at all
+    with pytest.raises(Exception):  # noqa: B017 - no catalog at all
         check_output("array_data", tmp_path)
     struct = pa.struct([pa.field("id", pa.int64()), pa.field("fruits", pa.list_(pa.string()))])
     assert _record_matches({"id": 1, "fruits": ["a"]}, {"id": 1, "fruits": ["a"]}, struct)

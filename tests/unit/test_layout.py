@@ -32,7 +32,9 @@ def test_part_key(part: int, expected: str) -> None:
 def test_prefixes() -> None:
     assert model_prefix("billing", "account") == "billing/account/"
     assert partition_prefix("billing", "account", CLOCK) == "billing/account/dt=2006-01-02/"
-    assert part_key("billing", "account", CLOCK, 0).startswith(partition_prefix("billing", "account", CLOCK))
+    assert part_key("billing", "account", CLOCK, 0).startswith(
+        partition_prefix("billing", "account", CLOCK)
+    )
 
 
 def test_now_is_utc_whole_seconds() -> None:

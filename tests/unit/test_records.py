@@ -22,13 +22,13 @@ def convert(
     properties: dict[str, Any],
     records: list[Any],
     *,
-    options: TypeOptions = TypeOptions(),
+    options: TypeOptions | None = None,
     keys: list[str] | None = None,
     first_line: int = 1,
     stream: str = "Invoice",
 ) -> pa.Table:
     """Records as RECORD lines of one segment starting at input line ``first_line``."""
-    schema = map_stream(stream, {"properties": properties}, keys, options)
+    schema = map_stream(stream, {"properties": properties}, keys, options or TypeOptions())
     lines = [
         json.dumps({"type": "RECORD", "stream": stream, "record": r}).encode() for r in records
     ]
@@ -38,26 +38,79 @@ def convert(
 
 def one_column(spec: dict[str, Any], values: list[Any], **kw: Any) -> list[Any]:
     table = convert({"c": spec}, [{"c": v} for v in values], **kw)
-    return table.column("c").to_pylist()
+    values_back: list[Any] = table.column("c").to_pylist()
+    return values_back
 
 
 DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 US = TypeOptions(timestamp_unit="us")
 
 TIMESTAMPS: list[tuple[str, str, TypeOptions, dt.datetime]] = [
-    ("zulu-micro", "2024-01-31T12:34:56.123456Z", US, dt.datetime(2024, 1, 31, 12, 34, 56, 123456, UTC)),
-    ("zulu-micro-truncated-to-ms", "2024-01-31T12:34:56.123456Z", TypeOptions(), dt.datetime(2024, 1, 31, 12, 34, 56, 123000, UTC)),
+    (
+        "zulu-micro",
+        "2024-01-31T12:34:56.123456Z",
+        US,
+        dt.datetime(2024, 1, 31, 12, 34, 56, 123456, UTC),
+    ),
+    (
+        "zulu-micro-truncated-to-ms",
+        "2024-01-31T12:34:56.123456Z",
+        TypeOptions(),
+        dt.datetime(2024, 1, 31, 12, 34, 56, 123000, UTC),
+    ),
     ("offset-minus-8", "2024-01-31T20:00:00-08:00", US, dt.datetime(2024, 2, 1, 4, 0, tzinfo=UTC)),
-    ("offset-plus-0530", "2024-01-31T05:30:00+05:30", US, dt.datetime(2024, 1, 31, 0, 0, tzinfo=UTC)),
-    ("offset-plus-00", "2024-01-31T05:30:00+00:00", US, dt.datetime(2024, 1, 31, 5, 30, tzinfo=UTC)),
+    (
+        "offset-plus-0530",
+        "2024-01-31T05:30:00+05:30",
+        US,
+        dt.datetime(2024, 1, 31, 0, 0, tzinfo=UTC),
+    ),
+    (
+        "offset-plus-00",
+        "2024-01-31T05:30:00+00:00",
+        US,
+        dt.datetime(2024, 1, 31, 5, 30, tzinfo=UTC),
+    ),
     ("bare-date-midnight-utc", "2024-01-31", US, dt.datetime(2024, 1, 31, tzinfo=UTC)),
-    ("nanoseconds", "2024-01-31T00:00:00.123456789Z", US, dt.datetime(2024, 1, 31, 0, 0, 0, 123456, UTC)),
-    ("nanoseconds-with-offset", "2024-01-31T00:00:00.1234567+01:00", US, dt.datetime(2024, 1, 30, 23, 0, 0, 123456, UTC)),
+    (
+        "nanoseconds",
+        "2024-01-31T00:00:00.123456789Z",
+        US,
+        dt.datetime(2024, 1, 31, 0, 0, 0, 123456, UTC),
+    ),
+    (
+        "nanoseconds-with-offset",
+        "2024-01-31T00:00:00.1234567+01:00",
+        US,
+        dt.datetime(2024, 1, 30, 23, 0, 0, 123456, UTC),
+    ),
     ("no-zone-is-utc", "2024-01-31T10:11:12", US, dt.datetime(2024, 1, 31, 10, 11, 12, tzinfo=UTC)),
-    ("space-separator", "2024-01-31 10:11:12Z", US, dt.datetime(2024, 1, 31, 10, 11, 12, tzinfo=UTC)),
-    ("far-future", "9999-12-31T23:59:59.999Z", TypeOptions(), dt.datetime(9999, 12, 31, 23, 59, 59, 999000, UTC)),
+    (
+        "space-separator",
+        "2024-01-31 10:11:12Z",
+        US,
+        dt.datetime(2024, 1, 31, 10, 11, 12, tzinfo=UTC),
+    ),
+    (
+        "far-future",
+        "9999-12-31T23:59:59.999Z",
+        TypeOptions(),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999000, UTC),
+    ),
     ("epoch-before", "1900-01-01T00:00:00Z", TypeOptions(), dt.datetime(1900, 1, 1, tzinfo=UTC)),
     ("zuora-date-far-future", "9999-12-31", US, dt.datetime(9999, 12, 31, tzinfo=UTC)),
+    (  # truncation is toward the past, also before 1970 (floor, as DuckDB and Python do)
+        "pre-epoch-sub-ms-truncated-down",
+        "1969-01-01T00:00:00.000001+00:00",
+        TypeOptions(),
+        dt.datetime(1969, 1, 1, tzinfo=UTC),
+    ),
+    (
+        "pre-epoch-micro",
+        "1969-12-31T23:59:59.999999Z",
+        US,
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999999, UTC),
+    ),
 ]
 
 
@@ -108,7 +161,9 @@ def test_decimals_are_exact() -> None:
         b'{"c": 99999999999999999999999999999.999999999}',
         b'{"c": null}',
     ]
-    table = convert_raw({"c": {"type": ["number", "null"]}}, raw, options=TypeOptions(decimal=Decimal(38, 9)))
+    table = convert_raw(
+        {"c": {"type": ["number", "null"]}}, raw, options=TypeOptions(decimal=Decimal(38, 9))
+    )
     assert table.schema.field("c").type == pa.decimal128(38, 9)
     assert table.column("c").to_pylist() == [
         decimal.Decimal("0.1"),
@@ -211,13 +266,20 @@ def test_nested_struct_and_list_names_and_values() -> None:
 
 
 def test_result_schema_is_the_mapped_schema() -> None:
-    properties = {"A": {"type": "integer"}, "B": {"type": "object", "properties": {"C": {"type": "string"}}}}
+    properties = {
+        "A": {"type": "integer"},
+        "B": {"type": "object", "properties": {"C": {"type": "string"}}},
+    }
     table = convert(properties, [{"A": 1, "B": {"C": "x"}}])
-    assert table.schema == map_stream("Invoice", {"properties": properties}, None, TypeOptions()).arrow
+    assert (
+        table.schema == map_stream("Invoice", {"properties": properties}, None, TypeOptions()).arrow
+    )
 
 
 def test_unknown_fields_are_ignored() -> None:
-    assert convert({"Id": {"type": "string"}}, [{"Id": "a", "Other": 1}]).to_pylist() == [{"id": "a"}]
+    assert convert({"Id": {"type": "string"}}, [{"Id": "a", "Other": 1}]).to_pylist() == [
+        {"id": "a"}
+    ]
 
 
 def test_empty_batch() -> None:
@@ -233,7 +295,12 @@ def test_dumps_record_matches_fast_path() -> None:
     line = dumps_record(record)
     schema = map_stream(
         "S",
-        {"properties": {"Amount": {"type": "number"}, "At": {"type": "string", "format": "date-time"}}},
+        {
+            "properties": {
+                "Amount": {"type": "number"},
+                "At": {"type": "string", "format": "date-time"},
+            }
+        },
         None,
         TypeOptions(),
     )
@@ -246,16 +313,64 @@ def test_dumps_record_matches_fast_path() -> None:
 ERRORS: list[tuple[str, dict[str, Any], Any, str, str]] = [
     ("string-for-number", {"Amount": {"type": "number"}}, {"Amount": "12,50"}, "Amount", '"12,50"'),
     ("float-for-integer", {"Qty": {"type": "integer"}}, {"Qty": 1.5}, "Qty", "1.5"),
-    ("string-for-boolean", {"Deleted": {"type": "boolean"}}, {"Deleted": "yes"}, "Deleted", '"yes"'),
+    (
+        "string-for-boolean",
+        {"Deleted": {"type": "boolean"}},
+        {"Deleted": "yes"},
+        "Deleted",
+        '"yes"',
+    ),
     ("number-for-string", {"Name": {"type": "string"}}, {"Name": 5}, "Name", "5"),
-    ("bad-date-time", {"UpdatedDate": DATE_TIME}, {"UpdatedDate": "yesterday"}, "UpdatedDate", "yesterday"),
-    ("bad-month", {"UpdatedDate": DATE_TIME}, {"UpdatedDate": "2024-13-01T00:00:00Z"}, "UpdatedDate", "2024-13-01"),
-    ("bad-date", {"D": {"type": "string", "format": "date"}}, {"D": "31/01/2024"}, "D", "31/01/2024"),
+    (
+        "bad-date-time",
+        {"UpdatedDate": DATE_TIME},
+        {"UpdatedDate": "yesterday"},
+        "UpdatedDate",
+        "yesterday",
+    ),
+    (
+        "bad-month",
+        {"UpdatedDate": DATE_TIME},
+        {"UpdatedDate": "2024-13-01T00:00:00Z"},
+        "UpdatedDate",
+        "2024-13-01",
+    ),
+    (
+        "bad-date",
+        {"D": {"type": "string", "format": "date"}},
+        {"D": "31/01/2024"},
+        "D",
+        "31/01/2024",
+    ),
     ("integer-overflow", {"Qty": {"type": "integer"}}, {"Qty": 2**63}, "Qty", str(2**63)),
-    ("scalar-for-object", {"O": {"type": "object", "properties": {"a": {"type": "string"}}}}, {"O": 3}, "O", "3"),
-    ("nested-field", {"O": {"type": "object", "properties": {"Qty": {"type": "integer"}}}}, {"O": {"Qty": "x"}}, "O.Qty", '"x"'),
-    ("list-item", {"L": {"type": "array", "items": {"type": "integer"}}}, {"L": [1, "two"]}, "L[1]", '"two"'),
-    ("object-for-array", {"L": {"type": "array", "items": {"type": "integer"}}}, {"L": {"a": 1}}, "L", "{"),
+    (
+        "scalar-for-object",
+        {"O": {"type": "object", "properties": {"a": {"type": "string"}}}},
+        {"O": 3},
+        "O",
+        "3",
+    ),
+    (
+        "nested-field",
+        {"O": {"type": "object", "properties": {"Qty": {"type": "integer"}}}},
+        {"O": {"Qty": "x"}},
+        "O.Qty",
+        '"x"',
+    ),
+    (
+        "list-item",
+        {"L": {"type": "array", "items": {"type": "integer"}}},
+        {"L": [1, "two"]},
+        "L[1]",
+        '"two"',
+    ),
+    (
+        "object-for-array",
+        {"L": {"type": "array", "items": {"type": "integer"}}},
+        {"L": {"a": 1}},
+        "L",
+        "{",
+    ),
 ]
 
 
@@ -266,7 +381,7 @@ ERRORS: list[tuple[str, dict[str, Any], Any, str, str]] = [
 def test_error_names_stream_field_and_line(
     properties: dict[str, Any], bad: Any, field: str, shown: str
 ) -> None:
-    good = {k: None for k in properties}
+    good = dict.fromkeys(properties)
     records = [good] * 6 + [bad] + [good] * 3
     with pytest.raises(RecordError) as raised:
         convert(properties, records, first_line=100)
@@ -283,7 +398,9 @@ def test_error_reports_the_first_bad_line() -> None:
 
 
 def test_error_line_numbers_across_segments() -> None:
-    schema = map_stream("Invoice", {"properties": {"Qty": {"type": "integer"}}}, None, TypeOptions())
+    schema = map_stream(
+        "Invoice", {"properties": {"Qty": {"type": "integer"}}}, None, TypeOptions()
+    )
     good = b'{"type":"RECORD","stream":"Invoice","record":{"Qty":1}}'
     bad = b'{"type":"RECORD","stream":"Invoice","record":{"Qty":"x"}}'
     segments = [
@@ -297,7 +414,12 @@ def test_error_line_numbers_across_segments() -> None:
 def test_missing_key_property_names_stream_field_and_line() -> None:
     records = [{"Id": "a"}, {"Id": "b"}, {"Other": 1}]
     with pytest.raises(RecordError) as raised:
-        convert({"Id": {"type": "string"}, "Other": {"type": "integer"}}, records, keys=["Id"], first_line=7)
+        convert(
+            {"Id": {"type": "string"}, "Other": {"type": "integer"}},
+            records,
+            keys=["Id"],
+            first_line=7,
+        )
     assert str(raised.value).startswith("stream Invoice, field Id, input line 9:")
 
 
@@ -308,7 +430,10 @@ def test_null_key_property_is_an_error() -> None:
 
 def test_record_not_an_object_is_an_error() -> None:
     schema = map_stream("Invoice", {"properties": {"Id": {"type": "string"}}}, None, TypeOptions())
-    lines = [b'{"type":"RECORD","stream":"Invoice","record":{"Id":"a"}}', b'{"type":"RECORD","stream":"Invoice","record":[1]}']
+    lines = [
+        b'{"type":"RECORD","stream":"Invoice","record":{"Id":"a"}}',
+        b'{"type":"RECORD","stream":"Invoice","record":[1]}',
+    ]
     with pytest.raises(RecordError, match=r"stream Invoice, input line 6"):
         Converter(schema).convert([Segment(b"\n".join(lines), 5, [0, 1])])
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from target_athena_zuora.catalog.duckdb import duckdb_type
@@ -69,10 +71,19 @@ TYPE_RULES: list[tuple[str, Any, pa.DataType]] = [
     ),
     (
         "nested-struct-names-normalised",
-        {"type": "object", "properties": {"Inner": {"type": "object", "properties": {"SubId": {"type": "string"}}}}},
+        {
+            "type": "object",
+            "properties": {
+                "Inner": {"type": "object", "properties": {"SubId": {"type": "string"}}}
+            },
+        },
         pa.struct([pa.field("inner", pa.struct([pa.field("sub_id", pa.string())]))]),
     ),
-    ("array-of-strings", {"type": "array", "items": {"type": "string"}}, pa.list_(pa.field("item", pa.string()))),
+    (
+        "array-of-strings",
+        {"type": "array", "items": {"type": "string"}},
+        pa.list_(pa.field("item", pa.string())),
+    ),
     (
         "nullable-array-of-nullable-integers",
         {"type": ["array", "null"], "items": {"type": ["integer", "null"]}},
@@ -94,18 +105,30 @@ TYPE_RULES: list[tuple[str, Any, pa.DataType]] = [
     ("object-with-empty-properties-is-json", {"type": "object", "properties": {}}, JSON_TEXT),
     ("nullable-object-without-properties-is-json", {"type": ["object", "null"]}, JSON_TEXT),
     ("array-without-items-is-json", {"type": "array"}, JSON_TEXT),
+    ("array-with-empty-items-is-json", {"type": "array", "items": {}}, JSON_TEXT),
     ("multi-type-union-is-json", {"type": ["string", "integer"]}, JSON_TEXT),
     ("multi-type-union-with-null-is-json", {"type": ["null", "boolean", "string"]}, JSON_TEXT),
-    ("anyOf-two-types-is-json", {"anyOf": [{"type": "string"}, {"type": "object", "properties": {"a": {"type": "string"}}}]}, JSON_TEXT),
+    (
+        "anyOf-two-types-is-json",
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "properties": {"a": {"type": "string"}}},
+            ]
+        },
+        JSON_TEXT,
+    ),
     ("null-only-is-json", {"type": "null"}, JSON_TEXT),
     ("null-only-list-is-json", {"type": ["null"]}, JSON_TEXT),
-    ("array-item-untyped-is-list-of-json", {"type": "array", "items": {"type": ["string", "number"]}}, pa.list_(pa.field("item", JSON_TEXT))),
+    (
+        "array-item-untyped-is-list-of-json",
+        {"type": "array", "items": {"type": ["string", "number"]}},
+        pa.list_(pa.field("item", JSON_TEXT)),
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("spec", "expected"), [pytest.param(s, e, id=i) for i, s, e in TYPE_RULES]
-)
+@pytest.mark.parametrize(("spec", "expected"), [pytest.param(s, e, id=i) for i, s, e in TYPE_RULES])
 def test_type_rule(spec: Any, expected: pa.DataType) -> None:
     assert column_type(spec) == expected
 
@@ -128,11 +151,36 @@ def test_never_null_type_and_every_field_nullable(spec: Any) -> None:
 
 
 OPTION_RULES: list[tuple[str, Any, TypeOptions, pa.DataType]] = [
-    ("date-time-us", {"type": "string", "format": "date-time"}, TypeOptions(timestamp_unit="us"), US),
-    ("date-time-ms", {"type": ["null", "string"], "format": "date-time"}, TypeOptions(timestamp_unit="ms"), MS),
-    ("number-decimal", {"type": "number"}, TypeOptions(decimal=Decimal(18, 2)), pa.decimal128(18, 2)),
-    ("number-decimal-38", {"type": ["number", "null"]}, TypeOptions(decimal=Decimal(38, 9)), pa.decimal128(38, 9)),
-    ("integer-stays-int64-with-decimal", {"type": "integer"}, TypeOptions(decimal=Decimal(18, 2)), pa.int64()),
+    (
+        "date-time-us",
+        {"type": "string", "format": "date-time"},
+        TypeOptions(timestamp_unit="us"),
+        US,
+    ),
+    (
+        "date-time-ms",
+        {"type": ["null", "string"], "format": "date-time"},
+        TypeOptions(timestamp_unit="ms"),
+        MS,
+    ),
+    (
+        "number-decimal",
+        {"type": "number"},
+        TypeOptions(decimal=Decimal(18, 2)),
+        pa.decimal128(18, 2),
+    ),
+    (
+        "number-decimal-38",
+        {"type": ["number", "null"]},
+        TypeOptions(decimal=Decimal(38, 9)),
+        pa.decimal128(38, 9),
+    ),
+    (
+        "integer-stays-int64-with-decimal",
+        {"type": "integer"},
+        TypeOptions(decimal=Decimal(18, 2)),
+        pa.int64(),
+    ),
     (
         "nested-number-decimal",
         {"type": "object", "properties": {"amt": {"type": "number"}}},
@@ -189,7 +237,10 @@ def test_model_and_nested_names_normalised() -> None:
             "properties": {
                 "BillToContactId": {"type": "string"},
                 "Details": {"type": "object", "properties": {"UnitPrice": {"type": "number"}}},
-                "Tags": {"type": "array", "items": {"type": "object", "properties": {"TagName": {"type": "string"}}}},
+                "Tags": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"TagName": {"type": "string"}}},
+                },
             }
         },
         ["BillToContactId"],
@@ -201,7 +252,9 @@ def test_model_and_nested_names_normalised() -> None:
         [
             pa.field("bill_to_contact_id", pa.string()),
             pa.field("details", pa.struct([pa.field("unit_price", pa.float64())])),
-            pa.field("tags", pa.list_(pa.field("item", pa.struct([pa.field("tag_name", pa.string())])))),
+            pa.field(
+                "tags", pa.list_(pa.field("item", pa.struct([pa.field("tag_name", pa.string())])))
+            ),
         ]
     )
     assert [c.source for c in mapped.key_properties] == ["BillToContactId"]
@@ -209,12 +262,21 @@ def test_model_and_nested_names_normalised() -> None:
 
 
 COLLISIONS = [
-    ("top-level", {"UpdatedDate": {"type": "string"}, "updated_date": {"type": "string"}}, ("UpdatedDate", "updated_date")),
+    (
+        "top-level",
+        {"UpdatedDate": {"type": "string"}, "updated_date": {"type": "string"}},
+        ("UpdatedDate", "updated_date"),
+    ),
     ("punctuation", {"a:b": {"type": "string"}, "a_b": {"type": "integer"}}, ("a:b", "a_b")),
     ("case", {"SKU": {"type": "string"}, "sku": {"type": "string"}}, ("SKU", "sku")),
     (
         "nested",
-        {"d": {"type": "object", "properties": {"AgentType": {"type": "string"}, "agent:type": {"type": "string"}}}},
+        {
+            "d": {
+                "type": "object",
+                "properties": {"AgentType": {"type": "string"}, "agent:type": {"type": "string"}},
+            }
+        },
         ("AgentType", "agent:type"),
     ),
 ]
@@ -240,7 +302,12 @@ INVALID = [
     ("empty-type-list", {"properties": {"Amount": {"type": []}}}, None, "Amount"),
     ("property-not-object", {"properties": {"Amount": "number"}}, None, "Amount"),
     ("anyOf-entry-not-object", {"properties": {"Amount": {"anyOf": ["number"]}}}, None, "Amount"),
-    ("nested-unknown-type", {"properties": {"D": {"type": "object", "properties": {"X": {"type": "float"}}}}}, None, "D.X"),
+    (
+        "nested-unknown-type",
+        {"properties": {"D": {"type": "object", "properties": {"X": {"type": "float"}}}}},
+        None,
+        "D.X",
+    ),
     ("name-without-letters", {"properties": {"!!!": {"type": "string"}}}, None, "!!!"),
     ("key-not-in-schema", {"properties": {"Id": {"type": "string"}}}, ["AccountId"], "AccountId"),
 ]
@@ -346,14 +413,11 @@ def test_duckdb_type_is_what_duckdb_reads_from_parquet(
     arrow_type: pa.DataType, duck: str, tmp_path: Any
 ) -> None:
     """The printed DuckDB type is the type DuckDB itself reports for such a Parquet column."""
-    import duckdb
-    import pyarrow.parquet as pq
-
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"c": pa.array([None], type=arrow_type)}), path)
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        described = connection.sql(f"DESCRIBE SELECT c FROM read_parquet('{path}')").fetchall()
+        described = connection.sql(f"DESCRIBE SELECT c FROM read_parquet('{path}')").fetchall()  # noqa: S608 - names chosen by the test
     # DESCRIBE prints struct field names unquoted when they need no quoting
     assert described[0][1].replace(" WITH TIME ZONE", "TZ") == duck.replace('"', "")
 

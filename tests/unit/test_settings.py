@@ -80,9 +80,7 @@ def test_invalid_is_a_config_error_naming_the_setting(config: dict[str, Any], na
 
 def test_secrets_never_in_messages() -> None:
     with pytest.raises(ConfigError) as raised:
-        Settings.from_config(
-            {"auth_method": "access_key", "aws_access_key_id": "AKIASECRETVALUE1"}
-        )
+        Settings.from_config({"auth_method": "access_key", "aws_access_key_id": "AKIASECRETVALUE1"})
     assert "AKIASECRETVALUE1" not in str(raised.value)
 
 

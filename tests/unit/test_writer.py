@@ -54,7 +54,13 @@ def test_struct_fields_are_merged_additively() -> None:
         (pa.struct([pa.field("a", pa.int64())]), pa.string(), "struct<a:bigint>", "string"),
         (pa.list_(pa.int64()), pa.list_(pa.string()), "array<bigint>", "array<string>"),
     ],
-    ids=["bigint-to-string", "double-to-decimal", "timestamp-to-date", "struct-to-string", "list-items"],
+    ids=[
+        "bigint-to-string",
+        "double-to-decimal",
+        "timestamp-to-date",
+        "struct-to-string",
+        "list-items",
+    ],
 )
 def test_type_change_is_an_error_naming_column_and_both_types(
     old: pa.DataType, new: pa.DataType, old_text: str, new_text: str
