@@ -5,6 +5,8 @@ Messages say what, where and what to do; they never contain secret values.
 
 from __future__ import annotations
 
+from singer_sdk.exceptions import MissingKeyPropertiesError, RecordsWithoutSchemaException
+
 
 class TargetError(Exception):
     """Base of every error the target reports as a one-line message."""
@@ -24,6 +26,14 @@ class SchemaError(TargetError):
 
 class RecordError(TargetError):
     """A RECORD does not fit its stream's declared schema."""
+
+
+class RecordBeforeSchemaError(InputError, RecordsWithoutSchemaException):
+    """A RECORD arrived before its stream's SCHEMA (also the SDK's exception for it)."""
+
+
+class MissingKeyError(RecordError, MissingKeyPropertiesError):
+    """A record lacks a key property (also the SDK's exception for it)."""
 
 
 class StorageError(TargetError):
@@ -48,3 +58,14 @@ def where(stream: str | None = None, field: str | None = None, line: int | None 
     if line is not None:
         parts.append(f"input line {line}")
     return ", ".join(parts)
+
+
+def malformed_json(line: int, text: bytes) -> InputError:
+    """The one error for an input line that is not a JSON object, whichever path found it."""
+    import orjson  # noqa: PLC0415 - only on this error path
+
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        return InputError(f"input line {line}: not valid JSON ({error})")
+    return InputError(f"input line {line}: expected a JSON object")

@@ -18,10 +18,17 @@ from collections.abc import Callable, Iterator
 
 import msgspec
 import orjson
+from singer_sdk.exceptions import RecordsWithoutSchemaException
 from singer_sdk.singerlib.encoding import GenericSingerReader
 from singer_sdk.singerlib.json import deserialize_json
 
-from target_athena_zuora.errors import InputError, SchemaError, TargetError
+from target_athena_zuora.errors import (
+    InputError,
+    RecordBeforeSchemaError,
+    SchemaError,
+    TargetError,
+    malformed_json,
+)
 
 if t.TYPE_CHECKING:
     from target_athena_zuora.sinks import AthenaSink
@@ -160,8 +167,8 @@ class FastSingerReader(GenericSingerReader[bytes]):
         """Decode the envelope; a fast stream's RECORD becomes the current stream."""
         try:
             envelope = self._decode(line)
-        except msgspec.DecodeError as error:
-            raise InputError(f"input line {number}: not a JSON object ({error})") from None
+        except msgspec.DecodeError:
+            raise malformed_json(number, line) from None
         sink = self.fast_sinks.get(envelope.stream or "") if envelope.type == "RECORD" else None
         if sink is not None:
             sink.add_raw(line, number)
@@ -199,13 +206,11 @@ class FastSingerReader(GenericSingerReader[bytes]):
             raise SchemaError(f"{error} (input line {number})") from None
         except TargetError:
             raise
+        except RecordsWithoutSchemaException:
+            raise RecordBeforeSchemaError(
+                f"stream {stream}, input line {number}: RECORD arrived before its SCHEMA message"
+            ) from None
         except Exception as error:  # the SDK's own errors: add where they happened
             where = f"stream {stream}, " if stream else ""
-            raise InputError(f"{where}input line {number}: {_describe(error)}") from error
-
-
-def _describe(error: Exception) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    if "before a corresponding schema" in text:
-        return "RECORD arrived before its SCHEMA message"
-    return text
+            text = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise InputError(f"{where}input line {number}: {text}") from error

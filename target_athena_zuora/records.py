@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,11 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from target_athena_zuora.errors import RecordError, where
+from target_athena_zuora.errors import MissingKeyError, RecordError, malformed_json, where
 from target_athena_zuora.schema import Column, Kind, StreamSchema
 
 _MIN_BLOCK = 1 << 22
 _SHOW_CHARS = 80  # longest value quoted in an error message
+_UNIT_NAMES = {"s": "second", "ms": "millisecond", "us": "microsecond"}
 _CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
 _ZONE_SUFFIX = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 _NORMALISATIONS = (  # applied in order to date-time text that Arrow did not take as is
@@ -176,11 +178,11 @@ class Converter:
     def _record(self, line: bytes, number: int) -> object:
         try:
             message = orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            raise RecordError(
-                f"{where(self.schema.stream, line=number)}: invalid JSON ({error})"
-            ) from None
-        return message.get("record") if isinstance(message, dict) else None
+        except orjson.JSONDecodeError:
+            raise malformed_json(number, line) from None
+        if not isinstance(message, dict):
+            raise malformed_json(number, line)
+        return message.get("record")
 
     def _check_keys(
         self, table: pa.Table, lines: Callable[[], Sequence[tuple[bytes, int]]]
@@ -189,7 +191,7 @@ class Converter:
             column = table.column(key.name)
             if column.null_count:
                 index = pc.index(pc.is_null(column), True).as_py()
-                raise RecordError(
+                raise MissingKeyError(
                     f"{where(self.schema.stream, key.source, lines()[index][1])}: "
                     "key property is missing or null"
                 )
@@ -206,7 +208,8 @@ class Converter:
             else:
                 low = middle + 1
         line, number = lines[low]
-        record = self._record(line, number)
+        self._record(line, number)  # raises if the line is not JSON
+        record = json.loads(line, parse_float=decimal.Decimal).get("record")  # values as sent
         if not isinstance(record, dict):
             return RecordError(
                 f"{where(self.schema.stream, line=number)}: RECORD has no 'record' object"
@@ -260,7 +263,10 @@ def _to_timestamp(text: pa.Array, target: pa.DataType) -> pa.Array:
         for pattern, replacement in _NORMALISATIONS:
             text = pc.replace_substring_regex(text, pattern, replacement)
         parsed = pc.cast(text, micros)
-    return parsed if target.unit == "us" else pc.cast(parsed, target, safe=False)
+    if target.unit == "us":
+        return parsed
+    # Truncate to the unit in time order (floor), also before 1970, then cast exactly.
+    return pc.cast(pc.floor_temporal(parsed, unit=_UNIT_NAMES[target.unit]), target)
 
 
 _SCALAR_FINISH: dict[Kind, Callable[[pa.Array, pa.DataType], pa.Array]] = {
@@ -329,7 +335,10 @@ def _first_problem(
 
 _CHECKS: dict[pa.DataType, tuple[str, Callable[[object], bool]]] = {
     pa.int64(): ("an integer", lambda v: type(v) is int and -(2**63) <= v < 2**63),
-    pa.float64(): ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    pa.float64(): (
+        "a number",
+        lambda v: isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool),
+    ),
     pa.bool_(): ("a boolean", lambda v: isinstance(v, bool)),
     pa.string(): ("a string", lambda v: isinstance(v, str)),
 }
@@ -391,5 +400,9 @@ def _is_date(value: object) -> bool:
 
 
 def _show(value: object) -> str:
-    text = orjson.dumps(value, default=str).decode()
+    """A value as it was sent (exact numbers), shortened."""
+    if isinstance(value, decimal.Decimal):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= _SHOW_CHARS else text[: _SHOW_CHARS - 3] + "..."

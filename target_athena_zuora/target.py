@@ -7,8 +7,8 @@ import logging
 import shutil
 import sys
 import tempfile
-import weakref
 import typing as t
+import weakref
 from pathlib import Path
 
 import click
