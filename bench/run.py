@@ -38,7 +38,8 @@ message = json.load(open(schema_file))
 stream = map_stream(
     message["stream"], message["schema"], message.get("key_properties"), TypeOptions()
 )
-explicit = pa.schema([pa.field(c.source, c.type if c.kind.value != "json" else pa.string())
+read_as = {"json": pa.string(), "timestamp": pa.timestamp("us", tz="UTC")}
+explicit = pa.schema([pa.field(c.source, read_as.get(c.kind.value, c.type))
                       for c in stream.columns])
 data = open(bodies, "rb").read()
 started = time.perf_counter()
