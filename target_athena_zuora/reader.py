@@ -131,7 +131,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
             return False
         if records:
             data = b"\n".join([lines[i] for i in records])
-            self._current.add_segment(data, number + 1, records)
+            self._current.take(data, number + 1, records)
         if states:
             self._pending_state = (lines[states[-1]], number + 1 + states[-1])
         self._stats["RECORD"] += len(records)
@@ -142,7 +142,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
         for line in lines:
             number += 1
             if self._current is not None and line.startswith(self._prefix):
-                self._current.add_raw(line, number)
+                self._current.take(line, number, (0,))
                 self._stats["RECORD"] += 1
             elif line.startswith(STATE_PREFIXES):
                 self._pending_state = (line, number)
@@ -171,7 +171,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
             raise malformed_json(number, line) from None
         sink = self.fast_sinks.get(envelope.stream or "") if envelope.type == "RECORD" else None
         if sink is not None:
-            sink.add_raw(line, number)
+            sink.take(line, number, (0,))
             prefix = record_prefix(sink.stream_name, line)
             self._current, self._prefix = (sink, prefix) if prefix else (None, b"\0")
         else:

@@ -258,8 +258,12 @@ def _declared_types(stream: str, path: str, spec: Mapping[str, Any]) -> list[str
 def _dedupe(
     alternatives: list[tuple[Mapping[str, Any], str]],
 ) -> list[tuple[Mapping[str, Any], str]]:
-    if {t for _, t in alternatives} == {"integer", "number"}:
+    kinds = {t for _, t in alternatives}
+    if kinds == {"integer", "number"}:
         return [next(a for a in alternatives if a[1] == "number")]
+    formats = {spec.get("format") for spec, _ in alternatives}
+    if kinds == {"string"} and len(formats) > 1:  # e.g. a date-time or any string: text
+        return [({"type": "string"}, "string")]
     unique: dict[str, tuple[Mapping[str, Any], str]] = {}
     for spec, json_type in alternatives:
         key = f"{json_type}:{spec.get('format') if json_type == 'string' else ''}"

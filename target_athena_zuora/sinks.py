@@ -47,9 +47,10 @@ class AthenaSink(BatchSink):
         if self._bytes >= BATCH_BYTES:
             self.flush()
 
-    def add_raw(self, line: bytes, number: int) -> None:
-        """Buffer one RECORD line (without its newline)."""
-        self.add_segment(line, number, (0,))
+    def take(self, data: bytes, first_line: int, offsets: t.Sequence[int]) -> None:
+        """The fast path's entry: buffer RECORD lines and count them as the SDK would."""
+        self.add_segment(data, first_line, offsets)
+        self.record_counter_metric.increment(len(offsets))
 
     def flush(self) -> None:
         """Hand the buffered records to the worker: convert, then append to the open part."""

@@ -50,6 +50,16 @@ TYPE_RULES: list[tuple[str, Any, pa.DataType]] = [
     ),
     ("nullable-date", {"type": ["null", "string"], "format": "date"}, pa.date32()),
     ("anyOf-null-last", {"anyOf": [{"type": "integer"}, {"type": "null"}]}, pa.int64()),
+    (
+        "anyOf-date-time-or-any-string-is-plain-string",
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": ["string", "null"]},
+            ]
+        },
+        pa.string(),
+    ),
     ("anyOf-null-first", {"anyOf": [{"type": "null"}, {"type": "boolean"}]}, pa.bool_()),
     (
         "anyOf-date-time-and-null",
@@ -430,3 +440,16 @@ def test_printers_reject_types_the_mapping_never_makes(arrow_type: pa.DataType) 
         glue_type(arrow_type)
     with pytest.raises(SchemaError):
         duckdb_type(arrow_type)
+
+
+def test_union_of_string_formats_lands_as_unquoted_text() -> None:
+    """anyOf[date-time, string] (common in SDK taps) is plain text, not quoted JSON text."""
+    from target_athena_zuora.records import Converter, Segment
+    from target_athena_zuora.schema import Kind, TypeOptions, map_stream
+
+    spec = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": ["string", "null"]}]}
+    stream = map_stream("S", {"properties": {"When": spec}}, [], TypeOptions())
+    assert stream.columns[0].kind is Kind.PLAIN
+    line = b'{"type": "RECORD", "stream": "S", "record": {"When": "2024-01-02T03:04:05Z"}}'
+    table = Converter(stream).convert([Segment(line, 1, [0])])
+    assert table.column("when").to_pylist() == ["2024-01-02T03:04:05Z"]
