@@ -12,7 +12,8 @@ import pytest
 from target_athena_zuora.catalog.duckdb import duckdb_type
 from target_athena_zuora.errors import SchemaError
 from target_athena_zuora.glue_types import glue_type
-from target_athena_zuora.schema import TypeOptions, map_stream, normalise
+from target_athena_zuora.records import Converter, Segment
+from target_athena_zuora.schema import Kind, TypeOptions, map_stream, normalise
 from target_athena_zuora.settings import Decimal
 
 MS = pa.timestamp("ms", tz="UTC")
@@ -444,9 +445,6 @@ def test_printers_reject_types_the_mapping_never_makes(arrow_type: pa.DataType) 
 
 def test_union_of_string_formats_lands_as_unquoted_text() -> None:
     """anyOf[date-time, string] (common in SDK taps) is plain text, not quoted JSON text."""
-    from target_athena_zuora.records import Converter, Segment
-    from target_athena_zuora.schema import Kind, TypeOptions, map_stream
-
     spec = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": ["string", "null"]}]}
     stream = map_stream("S", {"properties": {"When": spec}}, [], TypeOptions())
     assert stream.columns[0].kind is Kind.PLAIN
