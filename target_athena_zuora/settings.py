@@ -48,6 +48,7 @@ class Settings:
     aws_secret_access_key: str | None = None
     aws_session_token: str | None = None
     aws_account_id: str | None = None
+    trusted_principal: str | None = None
     endpoint_url: str | None = None
     sse: str = "none"
     kms_key_id: str | None = None
@@ -88,6 +89,7 @@ class Settings:
             aws_secret_access_key=_optional(config, "aws_secret_access_key"),
             aws_session_token=_optional(config, "aws_session_token"),
             aws_account_id=_optional(config, "aws_account_id"),
+            trusted_principal=_optional(config, "trusted_principal"),
             endpoint_url=_optional(config, "endpoint_url"),
             sse=_choice(config, "sse", SSE_MODES, "none"),
             kms_key_id=_optional(config, "kms_key_id"),

@@ -98,6 +98,11 @@ def _config_schema() -> dict[str, t.Any]:
         _text("aws_session_token", "Session token of temporary access keys.", secret=True),
         _text("aws_account_id", "Account id for `--print-iam-policy` when `role_arn` is unset."),
         _text(
+            "trusted_principal",
+            "For `--print-iam-policy`: ARN of the identity that runs the target and assumes the "
+            "role (user, role or account root). Default: the role account's root.",
+        ),
+        _text(
             "endpoint_url",
             "One endpoint for every AWS client (S3-compatible storage, emulators); boto3's "
             "`AWS_ENDPOINT_URL_<SERVICE>` variables work when unset.",

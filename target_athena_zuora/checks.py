@@ -1,0 +1,121 @@
+"""``--test``: the connection test to run before the first transfer.
+
+One line per check, ``ok`` or ``failed`` with what to fix; exit 0 only when all pass.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from target_athena_zuora.aws import Clients
+from target_athena_zuora.errors import TargetError
+from target_athena_zuora.settings import Settings
+
+# IAM actions this module calls, plus those Athena calls on our behalf to write results.
+IAM_ACTIONS = (
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:DeleteObject",
+    "s3:GetBucketLocation",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListMultipartUploadParts",
+    "s3:AbortMultipartUpload",
+    "glue:GetDatabase",
+    "glue:CreateDatabase",
+    "athena:StartQueryExecution",
+    "athena:GetQueryExecution",
+)
+ATHENA_TIMEOUT_S = 60.0
+
+
+def run_connection_test(settings: Settings, out: Callable[[str], None] = print) -> int:
+    """Run every check, print one line each; 0 when all pass."""
+    if not settings.bucket:
+        out("failed: no bucket configured — set 'bucket' (the embedded default needs no test)")
+        return 1
+    try:
+        clients = Clients(settings)
+    except TargetError as error:
+        out(f"failed: credentials — {error}")
+        return 1
+    checks: list[tuple[str, Callable[[Clients, Settings], str]]] = [
+        ("credentials", _credentials),
+        ("s3 write/read/delete", _probe_object),
+        ("glue database", _database),
+        ("athena query", _athena),
+    ]
+    failures = 0
+    for name, check in checks:
+        try:
+            out(f"ok: {name} — {check(clients, settings)}")
+        except (TargetError, ClientError, BotoCoreError) as error:
+            failures += 1
+            out(f"failed: {name} — {_explain(error)}")
+    return 1 if failures else 0
+
+
+def _credentials(clients: Clients, settings: Settings) -> str:
+    identity = clients.client("sts").get_caller_identity()
+    return f"{settings.auth_method} auth as {identity['Arn']}"
+
+
+def _probe_object(clients: Clients, settings: Settings) -> str:
+    s3 = clients.client("s3")
+    key = f"{settings.schema}/_target_athena_zuora_probe_{uuid.uuid4().hex}"
+    body = b"target-athena-zuora connection test"
+    s3.put_object(Bucket=settings.bucket, Key=key, Body=body, IfNoneMatch="*")
+    try:
+        read = s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
+    finally:
+        s3.delete_object(Bucket=settings.bucket, Key=key)
+    if read != body:
+        raise TargetError(f"s3://{settings.bucket}/{key} read back different bytes")
+    return f"s3://{settings.bucket}/{settings.schema}/"
+
+
+def _database(clients: Clients, settings: Settings) -> str:
+    from target_athena_zuora.catalog.glue import GlueCatalog  # noqa: PLC0415
+
+    GlueCatalog(clients.client("glue")).ensure_database(settings.schema)
+    return f"{settings.schema} exists"
+
+
+def _athena(clients: Clients, settings: Settings) -> str:
+    athena = clients.client("athena")
+    output = f"s3://{settings.bucket}/{settings.database}/athena_output/"
+    query = athena.start_query_execution(
+        QueryString="SELECT 1",
+        WorkGroup=settings.workgroup,
+        ResultConfiguration={"OutputLocation": output},
+    )["QueryExecutionId"]
+    deadline = time.monotonic() + ATHENA_TIMEOUT_S
+    while time.monotonic() < deadline:
+        status = athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]
+        if status["State"] == "SUCCEEDED":
+            return f"SELECT 1 in workgroup {settings.workgroup}, results under {output}"
+        if status["State"] in ("FAILED", "CANCELLED"):
+            raise TargetError(f"query {query} {status['State']}: {status.get('StateChangeReason')}")
+        time.sleep(0.5)
+    raise TargetError(f"query {query} still running after {ATHENA_TIMEOUT_S:.0f} s")
+
+
+def _explain(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        operation = error.operation_name
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        hint = {
+            "NoSuchBucket": "create the bucket or fix 'bucket'/'region'",
+            "AccessDenied": "grant the actions of --print-iam-policy",
+            "AccessDeniedException": "grant the actions of --print-iam-policy",
+            "InvalidRequestException": "check 'workgroup' and 'database'",
+            "InvalidClientTokenId": "check the access key or base credentials",
+            "SignatureDoesNotMatch": "check the secret key",
+        }.get(code, "see the AWS message")
+        return f"{operation}: {code}: {message} — {hint}"
+    return str(error)
