@@ -19,7 +19,7 @@ from singer_sdk.target_base import Target
 from target_athena_zuora.catalog import Catalog, TableDefinition
 from target_athena_zuora.destinations import build_destination
 from target_athena_zuora.errors import TargetError
-from target_athena_zuora.layout import TransferClock, model_prefix, partition_prefix
+from target_athena_zuora.layout import TransferClock, model_prefix
 from target_athena_zuora.reader import FastSingerReader
 from target_athena_zuora.schema import StreamSchema
 from target_athena_zuora.settings import Settings
@@ -196,6 +196,11 @@ class TargetAthenaZuora(Target):
             writer = ModelWriter(stream_schema.model, storage, options)
             self._writers[stream_schema.model] = writer
         writer.evolve(stream_schema.arrow)
+        if writer.catalog_stale:
+            # Before any part of this schema is stored: a change the catalog cannot take
+            # (a column changing type) fails here, not after parts land in the table.
+            writer.catalog_stale = False  # first: the write stage may set it meanwhile
+            self._apply_table(writer)
         return writer
 
     def _temporary_directory(self) -> Path:
@@ -251,26 +256,28 @@ class TargetAthenaZuora(Target):
         self._apply_catalog()
 
     def _apply_catalog(self) -> None:
-        stale = [w for w in self._writers.values() if w.catalog_stale and w.table_schema]
-        if not stale:
-            return
+        """Apply changed tables and register this run's partition where parts landed."""
+        for writer in self._writers.values():
+            if writer.catalog_stale and writer.table_schema is not None:
+                writer.catalog_stale = False
+                definition = self._apply_table(writer)
+                if writer.stats.parts:
+                    self.destination[1].add_partitions(definition, [self.clock.transfer_date])
+
+    def _apply_table(self, writer: ModelWriter) -> TableDefinition:
         storage, catalog = self.destination
         if not self._database_ready:
             catalog.ensure_database(self.settings.schema)
             self._database_ready = True
-        for writer in stale:
-            assert writer.table_schema is not None  # noqa: S101 - filtered above
-            definition = TableDefinition(
-                database=self.settings.schema,
-                name=writer.model,
-                location=storage.uri(model_prefix(self.settings.schema, writer.model)),
-                schema=writer.table_schema,
-            )
-            catalog.apply_table(definition)
-            if writer.stats.parts:
-                partition = partition_prefix(self.settings.schema, writer.model, self.clock)
-                catalog.add_partitions(definition, [partition.rstrip("/").rsplit("=", 1)[1]])
-            writer.catalog_stale = False
+        assert writer.table_schema is not None  # noqa: S101 - evolve() ran first
+        definition = TableDefinition(
+            database=self.settings.schema,
+            name=writer.model,
+            location=storage.uri(model_prefix(self.settings.schema, writer.model)),
+            schema=writer.table_schema,
+        )
+        catalog.apply_table(definition)
+        return definition
 
     def _write_state_message(self, state: dict[str, t.Any]) -> None:
         self.seal()
