@@ -151,8 +151,9 @@ def weed_command(binary: str, root: Path, s3_port: int) -> list[str]:
         "-s3.port.lance=0",
         f"-s3.config={root / 's3.json'}",
         "-metricsPort=0",
-        "-volume.max=8",
-        "-master.volumeSizeLimitMB=64",
+        "-volume.max=1000",
+        "-master.volumeSizeLimitMB=8",
+        "-master.volumePreallocate=false",
         *(f"-{name}={port}" for name, port in ports.items()),
     ]
 
@@ -273,3 +274,9 @@ def aws_config(moto_s3: S3Server) -> dict[str, Any]:
         "endpoint_url": moto_s3.endpoint,
         "schema": f"zuora_{uuid.uuid4().hex[:8]}",
     }
+
+
+@pytest.fixture
+def bucket(moto_s3: S3Server) -> str:
+    """A fresh, empty bucket on moto."""
+    return moto_s3.new_bucket()
