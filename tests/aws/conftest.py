@@ -187,7 +187,7 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory, aws_env: None) -> Iterat
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

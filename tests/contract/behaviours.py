@@ -41,6 +41,7 @@ class CatalogUnderTest:
     last, types as this catalog prints them (``type_name`` prints an Arrow type that way).
     ``rows(database, table)``: the table's rows as dicts, or None when the catalog cannot
     be queried here (then row behaviours only check the definition).
+    ``partition_type``: how this catalog types ``dt`` when not as a date (Glue: ``string``).
     """
 
     catalog: Catalog
@@ -49,6 +50,7 @@ class CatalogUnderTest:
     type_name: Callable[[pa.DataType], str]
     rows: Callable[[str, str], list[dict[str, Any]]] | None
     scratch: Path
+    partition_type: str | None = None
 
 
 def _unique(prefix: str) -> str:
@@ -156,7 +158,8 @@ def _write_part(
 
 
 def _expected_columns(sut: CatalogUnderTest, schema: pa.Schema) -> list[tuple[str, str]]:
-    return [(f.name, sut.type_name(f.type)) for f in schema] + [("dt", sut.type_name(pa.date32()))]
+    partition_type = sut.partition_type or sut.type_name(pa.date32())
+    return [(f.name, sut.type_name(f.type)) for f in schema] + [("dt", partition_type)]
 
 
 def catalog_creates_database_idempotently(sut: CatalogUnderTest) -> None:
