@@ -15,6 +15,9 @@ import pytest
 
 from target_athena_zuora.glue_types import glue_columns
 
+RunCli = Callable[..., Any]
+Aws = Callable[[str], Any]
+
 ROLE_ARN = "arn:aws:iam::123456789012:role/zuora-sync"
 
 pytestmark = pytest.mark.aws
@@ -26,12 +29,12 @@ KEY = re.compile(
 )
 
 
-def keys(aws: Callable[[str], Any], bucket: str) -> list[str]:
+def keys(aws: Aws, bucket: str) -> list[str]:
     listed = aws("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
     return sorted(o["Key"] for o in listed)
 
 
-def read_model(aws: Callable[[str], Any], bucket: str, prefix: str) -> pa.Table:
+def read_model(aws: Aws, bucket: str, prefix: str) -> pa.Table:
     s3 = aws("s3")
     tables = [
         pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
@@ -58,23 +61,26 @@ def record(stream: str, values: dict[str, Any]) -> dict[str, Any]:
     return {"type": "RECORD", "stream": stream, "record": values}
 
 
-def test_lands_the_layout_values_and_glue_tables(run_cli, aws, aws_config, tmp_path):
+def test_lands_the_layout_values_and_glue_tables(
+    run_cli: RunCli, aws: Aws, aws_config: dict[str, Any], tmp_path: Path
+) -> None:
     lines = sample_lines()
     result = run_cli(lines, config=aws_config)
     assert result.returncode == 0, result.stderr
     assert result.states[-1] == [m for m in lines if m["type"] == "STATE"][-1]["value"]
 
     landed = keys(aws, aws_config["bucket"])
-    matches = [KEY.match(k) for k in landed]
-    assert landed and all(matches), landed
-    assert {m["schema"] for m in matches if m} == {aws_config["schema"]}
-    assert len({(m["dt"], m["ts"]) for m in matches if m}) == 1  # one transfer clock
+    found = [KEY.match(k) for k in landed]
+    matches = [m for m in found if m is not None]
+    assert landed and len(matches) == len(landed), landed
+    assert {m["schema"] for m in matches} == {aws_config["schema"]}
+    assert len({(m["dt"], m["ts"]) for m in matches}) == 1  # one transfer clock
 
     local = run_cli(lines, config={"local_path": str(tmp_path / "local")})
     assert local.returncode == 0, local.stderr
     glue = aws("glue")
     database = aws_config["schema"]
-    for model in sorted({m["model"] for m in matches if m}):
+    for model in sorted({m["model"] for m in matches}):
         in_s3 = read_model(aws, aws_config["bucket"], f"{database}/{model}/")
         on_disk = pa.concat_tables(
             pq.read_table(p) for p in sorted((tmp_path / "local" / "zuora" / model).glob("*/*"))
@@ -92,13 +98,14 @@ def test_lands_the_layout_values_and_glue_tables(run_cli, aws, aws_config, tmp_p
         assert table["Parameters"]["classification"] == "parquet"
         assert "ParquetHiveSerDe" in table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
         partitions = glue.get_partitions(DatabaseName=database, TableName=model)["Partitions"]
-        assert [p["Values"] for p in partitions] == [[matches[0]["dt"]]]  # type: ignore[index]
-        assert partitions[0]["StorageDescriptor"]["Location"].endswith(
-            f"/{model}/dt={matches[0]['dt']}/"
-        )  # type: ignore[index]
+        assert [p["Values"] for p in partitions] == [[matches[0]["dt"]]]
+        location = partitions[0]["StorageDescriptor"]["Location"]
+        assert location.endswith(f"/{model}/dt={matches[0]['dt']}/")
 
 
-def test_second_run_adds_a_column_and_keeps_the_first_runs_objects(run_cli, aws, aws_config):
+def test_second_run_adds_a_column_and_keeps_the_first_runs_objects(
+    run_cli: RunCli, aws: Aws, aws_config: dict[str, Any]
+) -> None:
     v1 = {"Id": {"type": "string"}, "Amount": {"type": ["number", "null"]}}
     first = run_cli(
         [
@@ -139,7 +146,9 @@ def test_second_run_adds_a_column_and_keeps_the_first_runs_objects(run_cli, aws,
     ]
 
 
-def test_a_type_change_against_the_glue_table_is_one_clear_error(run_cli, aws, aws_config):
+def test_a_type_change_against_the_glue_table_is_one_clear_error(
+    run_cli: RunCli, aws: Aws, aws_config: dict[str, Any]
+) -> None:
     first = run_cli(
         [
             schema("Invoice", {"Id": {"type": "string"}, "Qty": {"type": "integer"}}),
@@ -165,7 +174,9 @@ def test_a_type_change_against_the_glue_table_is_one_clear_error(run_cli, aws, a
     assert "Traceback" not in second.stderr
 
 
-def test_state_only_after_parts_are_in_s3(run_cli, aws, aws_config):
+def test_state_only_after_parts_are_in_s3(
+    run_cli: RunCli, aws: Aws, aws_config: dict[str, Any]
+) -> None:
     lines = [schema("Account", {"Id": {"type": "string"}})]
     for n in range(5):
         lines += [record("Account", {"Id": str(n)}), {"type": "STATE", "value": {"n": n}}]
@@ -183,7 +194,9 @@ SECRETS = {
 }
 
 
-def test_access_key_auth_lands_and_logs_no_secret(run_cli, aws, aws_config):
+def test_access_key_auth_lands_and_logs_no_secret(
+    run_cli: RunCli, aws: Aws, aws_config: dict[str, Any]
+) -> None:
     config = {**aws_config, **SECRETS}
     result = run_cli(sample_lines(), config=config)
     assert result.returncode == 0, result.stderr
@@ -192,7 +205,9 @@ def test_access_key_auth_lands_and_logs_no_secret(run_cli, aws, aws_config):
         assert value not in result.stderr and value not in "\n".join(result.stdout)
 
 
-def test_role_auth_assumes_the_role_with_the_external_id(run_cli, aws, aws_config):
+def test_role_auth_assumes_the_role_with_the_external_id(
+    run_cli: RunCli, aws: Aws, aws_config: dict[str, Any]
+) -> None:
     external_id = "zuora-external-id-0123456789"
     config = {**aws_config, "role_arn": ROLE_ARN, "external_id": external_id}
     result = run_cli(sample_lines(), config=config, extra_args=["--test"])
