@@ -98,7 +98,9 @@ def target_command() -> list[str]:
     return [str(beside if beside.exists() else shutil.which("target-athena-zuora"))]
 
 
-def measure(records: int, baseline_records: int, folder: Path) -> dict[str, float]:
+def measure(
+    records: int, baseline_records: int, folder: Path, s3_endpoint: str | None = None
+) -> dict[str, float]:
     """All figures for one N."""
     stream_file, bodies_file, schema_file = generate(records, folder)
     config = folder / "config.json"
@@ -122,6 +124,8 @@ def measure(records: int, baseline_records: int, folder: Path) -> dict[str, floa
         text=True,
     )
     limit_seconds = json.loads(limit.stdout)["seconds"]
+    if s3_endpoint:
+        result_s3 = s3_run(stream_file, folder, s3_endpoint)
     result = {
         "records": records,
         "target_seconds": seconds,
@@ -131,12 +135,35 @@ def measure(records: int, baseline_records: int, folder: Path) -> dict[str, floa
         "peak_rss_mb": rss / 1024,
         "final_state": json.loads(last_state),
     }
+    if s3_endpoint:
+        result.update(result_s3)
     if baseline_records:
         result.update(baseline(baseline_records, folder))
         result["speedup_vs_sdk_default"] = (
             result["target_records_per_s"] / result["sdk_default_records_per_s"]
         )
     return result
+
+
+def s3_run(stream_file: Path, folder: Path, endpoint: str) -> dict[str, float]:
+    """The same input landed in S3 (moto's server on 127.0.0.1) with Glue tables."""
+    import boto3  # noqa: PLC0415
+
+    bucket = f"bench-{os.getpid()}-{int(time.time())}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    config = folder / "s3.json"
+    config.write_text(
+        json.dumps({"bucket": bucket, "region": "us-east-1", "endpoint_url": endpoint})
+    )
+    seconds, rss, _ = run_measured(
+        [*target_command(), "--config", str(config)], stream_file, folder
+    )
+    records = sum(1 for line in stream_file.open("rb") if line.startswith(b'{"type": "RECORD"'))
+    return {
+        "s3_seconds": seconds,
+        "s3_records_per_s": records / seconds,
+        "s3_peak_rss_mb": rss / 1024,
+    }
 
 
 def baseline(records: int, folder: Path) -> dict[str, float]:
@@ -164,10 +191,25 @@ def main() -> None:
         default=20_000,
         help="records for the singer-sdk default baseline (0 to skip)",
     )
+    parser.add_argument(
+        "--s3", action="store_true", help="also land the input in S3 on a local moto server"
+    )
     arguments = parser.parse_args()
+    server = None
+    if arguments.s3:
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - fake, for the local emulator
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+    endpoint = "http://{}:{}".format(*server.get_host_and_port()) if server else None
     for records in arguments.records or [200_000]:
         with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-            result = measure(records, arguments.baseline_records, Path(folder))
+            result = measure(records, arguments.baseline_records, Path(folder), endpoint)
         print(json.dumps({k: v for k, v in result.items() if k != "final_state"}))
         print(
             f"N={records:,}: target {result['target_records_per_s']:,.0f} rec/s "
@@ -180,7 +222,15 @@ def main() -> None:
                 if "sdk_default_records_per_s" in result
                 else ""
             )
+            + (
+                f"; S3 (moto) {result['s3_records_per_s']:,.0f} rec/s "
+                f"({result['s3_seconds']:.2f} s, peak RSS {result['s3_peak_rss_mb']:.0f} MB)"
+                if "s3_records_per_s" in result
+                else ""
+            )
         )
+    if server is not None:
+        server.stop()
 
 
 if __name__ == "__main__":
