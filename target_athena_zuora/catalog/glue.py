@@ -34,10 +34,8 @@ def merge_columns(
     merged = {c["Name"]: dict(c) for c in existing}
     for column in new:
         old = merged.get(column["Name"])
-        if old is None or old["Type"] == column["Type"]:
+        if old is None or widens(old["Type"], column["Type"]):
             merged[column["Name"]] = {"Name": column["Name"], "Type": column["Type"]}
-        elif old["Type"].startswith("struct<") and column["Type"].startswith("struct<"):
-            old["Type"] = column["Type"]  # struct fields are read by name: additive
         else:
             raise CatalogError(
                 f"Glue table {table}: column {column['Name']} is {old['Type']} in Glue but "
@@ -45,6 +43,46 @@ def merge_columns(
                 "it under another column name"
             )
     return list(merged.values())
+
+
+def widens(old: str, new: str) -> bool:
+    """Whether Glue type ``new`` only adds to ``old``: equal, or struct fields added (at any
+    depth, Parquet structs are read by field name) with every existing field widened."""
+    if old == new:
+        return True
+    old_fields, new_fields = _struct_fields(old), _struct_fields(new)
+    if old_fields is not None and new_fields is not None:
+        return all(
+            name in new_fields and widens(kind, new_fields[name])
+            for name, kind in old_fields.items()
+        )
+    old_item, new_item = _inner(old, "array<"), _inner(new, "array<")
+    return old_item is not None and new_item is not None and widens(old_item, new_item)
+
+
+def _inner(glue_type: str, opening: str) -> str | None:
+    if glue_type.startswith(opening) and glue_type.endswith(">"):
+        return glue_type[len(opening) : -1]
+    return None
+
+
+def _struct_fields(glue_type: str) -> dict[str, str] | None:
+    """``struct<a:bigint,b:decimal(9,2)>`` -> ``{"a": "bigint", "b": "decimal(9,2)"}``."""
+    inner = _inner(glue_type, "struct<")
+    if inner is None:
+        return None
+    fields: dict[str, str] = {}
+    depth, start = 0, 0
+    for index, char in enumerate(f"{inner},"):
+        if char in "<(":
+            depth += 1
+        elif char in ">)":
+            depth -= 1
+        elif char == "," and depth == 0 and index > start:
+            name, _, kind = inner[start:index].partition(":")
+            fields[name] = kind
+            start = index + 1
+    return fields
 
 
 class GlueCatalog:
