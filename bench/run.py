@@ -166,6 +166,51 @@ def s3_run(stream_file: Path, folder: Path, endpoint: str) -> dict[str, float]:
     }
 
 
+def variants(records: int, folder: Path) -> dict[str, float]:
+    """The slower paths on ``records`` records: the SDK's per-record path, and validation."""
+    stream_file, _, _ = generate(records, folder)
+    found = {}
+    for name, extra in (
+        ("plain_path", {"fast_path": False}),
+        ("validate_records", {"validate_records": True}),
+    ):
+        config = folder / f"{name}.json"
+        config.write_text(json.dumps({"local_path": str(folder / name), **extra}))
+        seconds, _, _ = run_measured(
+            [*target_command(), "--config", str(config)], stream_file, folder
+        )
+        found[f"{name}_records_per_s"] = records / seconds
+    return found
+
+
+def state_lines(count: int, folder: Path) -> float:
+    """Seconds for one record followed by ``count`` STATE lines (tap-zuora's pattern)."""
+    stream_file = folder / "states.jsonl"
+    with stream_file.open("w") as out:
+        out.write(
+            json.dumps(
+                {
+                    "type": "SCHEMA",
+                    "stream": "Invoice",
+                    "key_properties": ["Id"],
+                    "schema": {"properties": {"Id": {"type": "string"}}},
+                }
+            )
+            + "\n"
+        )
+        out.write(json.dumps({"type": "RECORD", "stream": "Invoice", "record": {"Id": "a"}}) + "\n")
+        for n in range(count):
+            state = {"bookmarks": {"Invoice": {"UpdatedDate": f"2024-01-01T00:00:{n % 60:02d}Z"}}}
+            out.write(json.dumps({"type": "STATE", "value": state}) + "\n")
+    config = folder / "states.json"
+    config.write_text(json.dumps({"local_path": str(folder / "states")}))
+    empty = folder / "empty.jsonl"
+    empty.write_text("")
+    seconds, _, _ = run_measured([*target_command(), "--config", str(config)], stream_file, folder)
+    startup, _, _ = run_measured([*target_command(), "--config", str(config)], empty, folder)
+    return seconds - startup
+
+
 def baseline(records: int, folder: Path) -> dict[str, float]:
     """The singer-sdk default target on ``records`` records."""
     stream_file, _, _ = generate(records, folder)
@@ -193,6 +238,18 @@ def main() -> None:
     )
     parser.add_argument(
         "--s3", action="store_true", help="also land the input in S3 on a local moto server"
+    )
+    parser.add_argument(
+        "--variants-records",
+        type=int,
+        default=0,
+        help="records for the slower paths (fast_path false, validate_records)",
+    )
+    parser.add_argument(
+        "--state-lines",
+        type=int,
+        default=0,
+        help="time this many STATE lines after one record (0 to skip)",
     )
     arguments = parser.parse_args()
     server = None
@@ -231,6 +288,22 @@ def main() -> None:
         )
     if server is not None:
         server.stop()
+    if arguments.variants_records:
+        with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+            found = variants(arguments.variants_records, Path(folder))
+        print(json.dumps(found))
+        print(
+            f"N={arguments.variants_records:,}: fast_path false "
+            f"{found['plain_path_records_per_s']:,.0f} rec/s; validate_records true "
+            f"{found['validate_records_records_per_s']:,.0f} rec/s"
+        )
+    if arguments.state_lines:
+        with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+            seconds = state_lines(arguments.state_lines, Path(folder))
+        print(
+            f"{arguments.state_lines:,} STATE lines: {seconds:.2f} s beyond start-up "
+            f"({seconds / arguments.state_lines * 1e6:.2f} us each)"
+        )
 
 
 if __name__ == "__main__":
