@@ -15,9 +15,9 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoRegionError
 
-from target_athena_zuora.errors import TargetError
+from target_athena_zuora.errors import ConfigError, TargetError
 from target_athena_zuora.settings import Settings
 
 if t.TYPE_CHECKING:
@@ -43,12 +43,17 @@ class Clients:
 
     def client(self, service: str) -> t.Any:
         """A client for ``service`` with the configured endpoint, region and retries."""
-        return self.session.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.settings.endpoint_url,
-            region_name=self.settings.region,
-            config=RETRIES,
-        )
+        try:
+            return self.session.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=self.settings.endpoint_url,
+                region_name=self.settings.region,
+                config=RETRIES,
+            )
+        except NoRegionError as error:
+            raise ConfigError(
+                f"no AWS region for {service}: set 'region' (the bucket's region) or AWS_REGION"
+            ) from error
 
 
 def _session(settings: Settings) -> boto3.Session:
@@ -69,7 +74,7 @@ def _assumed_role(settings: Settings, base: boto3.Session) -> boto3.Session:
     """A session whose credentials come from AssumeRole and refresh before they expire."""
     source = base.get_credentials()
     if source is None:
-        raise TargetError(
+        raise ConfigError(
             f"role {settings.role_arn}: no base AWS credentials to assume it with (set "
             "AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where an instance "
             "or container role is available)"
@@ -109,6 +114,8 @@ def aws_error(
 ) -> TargetError:
     """One line for an AWS failure: the resource, what AWS said, and for access denied the
     IAM action to grant. Never includes request parameters (where secrets could be)."""
+    if isinstance(error, ClientError) and error.operation_name == "AssumeRole":
+        action, resource = "sts:AssumeRole", "the configured role_arn"  # credentials refresh
     if isinstance(error, ClientError):
         code = error_code(error)
         if code in ACCESS_DENIED:
