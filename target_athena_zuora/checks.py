@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from target_athena_zuora.aws import Clients
+from target_athena_zuora.aws import ACCESS_DENIED, Clients, error_code
 from target_athena_zuora.errors import TargetError
 from target_athena_zuora.settings import Settings
 
@@ -105,17 +105,25 @@ def _athena(clients: Clients, settings: Settings) -> str:
 
 
 def _explain(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        operation = error.operation_name
-        code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", "")
-        hint = {
-            "NoSuchBucket": "create the bucket or fix 'bucket'/'region'",
-            "AccessDenied": "grant the actions of --print-iam-policy",
-            "AccessDeniedException": "grant the actions of --print-iam-policy",
-            "InvalidRequestException": "check 'workgroup' and 'database'",
-            "InvalidClientTokenId": "check the access key or base credentials",
-            "SignatureDoesNotMatch": "check the secret key",
-        }.get(code, "see the AWS message")
-        return f"{operation}: {code}: {message} — {hint}"
-    return str(error)
+    if not isinstance(error, ClientError):
+        return str(error)
+    operation = error.operation_name
+    action = next(
+        (a for a in (*IAM_ACTIONS, "sts:AssumeRole") if a.endswith(f":{operation}")), operation
+    )
+    code = error_code(error)
+    if code in ACCESS_DENIED and action == "sts:AssumeRole":
+        return (
+            "sts:AssumeRole: access denied — the role's trust policy must allow this identity "
+            "with this external_id (trust_policy of --print-iam-policy)"
+        )
+    if code in ACCESS_DENIED:
+        return f"{action}: access denied — grant {action} (see --print-iam-policy)"
+    message = error.response.get("Error", {}).get("Message", "")
+    hint = {
+        "NoSuchBucket": "create the bucket or fix 'bucket'/'region'",
+        "InvalidRequestException": "check 'workgroup' and 'database'",
+        "InvalidClientTokenId": "check the access key or base credentials",
+        "SignatureDoesNotMatch": "check the secret key",
+    }.get(code, "see the AWS message")
+    return f"{action}: {code}: {message} — {hint}"
