@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from target_athena_zuora.errors import ConfigError
@@ -42,11 +42,11 @@ class Settings:
     workgroup: str = "primary"
     auth_method: str = "default"
     role_arn: str | None = None
-    external_id: str | None = None
+    external_id: str | None = field(default=None, repr=False)  # secret
     role_session_name: str = "target-athena-zuora"
     aws_access_key_id: str | None = None
-    aws_secret_access_key: str | None = None
-    aws_session_token: str | None = None
+    aws_secret_access_key: str | None = field(default=None, repr=False)  # secret
+    aws_session_token: str | None = field(default=None, repr=False)  # secret
     aws_account_id: str | None = None
     trusted_principal: str | None = None
     endpoint_url: str | None = None
