@@ -9,6 +9,7 @@ AWS credential chain. ``endpoint_url`` applies to every client; when unset, boto
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import boto3
@@ -31,6 +32,8 @@ RETRIES = Config(
     connect_timeout=10,
     read_timeout=120,
 )
+# Their DEBUG records carry request headers and bodies: the session token, the external id.
+WIRE_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"}
 
 
@@ -39,6 +42,7 @@ class Clients:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        quiet_wire_logs()
         self.session = _session(settings)
 
     def client(self, service: str) -> t.Any:
@@ -54,6 +58,15 @@ class Clients:
             raise ConfigError(
                 f"no AWS region for {service}: set 'region' (the bucket's region) or AWS_REGION"
             ) from error
+
+
+def quiet_wire_logs() -> None:
+    """Keep the AWS libraries' wire logs at INFO or above, even at ``LOGLEVEL=DEBUG``: their
+    DEBUG lines print request headers and bodies, where secrets travel."""
+    for name in WIRE_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def _session(settings: Settings) -> boto3.Session:
