@@ -149,6 +149,7 @@ def weed_command(binary: str, root: Path, s3_port: int) -> list[str]:
         f"-s3.port={s3_port}",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
+        "-s3.autoCreateBucket=false",  # as in S3: a PUT into a missing bucket fails
         f"-s3.config={root / 's3.json'}",
         "-metricsPort=0",
         "-volume.max=1000",
