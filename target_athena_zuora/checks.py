@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from target_athena_zuora.aws import ACCESS_DENIED, Clients, error_code
 from target_athena_zuora.errors import TargetError
@@ -105,6 +105,8 @@ def _athena(clients: Clients, settings: Settings) -> str:
 
 
 def _explain(error: Exception) -> str:
+    if isinstance(error, NoRegionError):
+        return "no AWS region: set 'region' (the bucket's region) or AWS_REGION"
     if not isinstance(error, ClientError):
         return str(error)
     operation = error.operation_name

@@ -101,3 +101,15 @@ def test_print_iam_policy_prints_the_documents(run_cli: Any, aws_config: dict[st
     assert not any(r == "*" for r in resources)
     (trust,) = printed["trust_policy"]["Statement"]
     assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}
+
+
+def test_fails_without_a_region_and_says_so(
+    run_cli: Any, aws_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    config = {k: v for k, v in aws_config.items() if k != "region"}
+    result = run_cli([], config=config, extra_args=["--test"])
+    assert result.returncode == 1
+    failed = [line for line in lines_of(result) if line.startswith("failed")]
+    assert failed, result.stdout
+    assert all("set 'region'" in line for line in failed), failed
