@@ -143,8 +143,11 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def build_aws_destination(settings: Settings) -> tuple[Storage, Catalog]:
-    """S3 parts and Glue tables for a configured bucket."""
+def build_aws_destination(
+    settings: Settings, first_date: str | None = None
+) -> tuple[Storage, Catalog]:
+    """S3 parts and Glue tables for a configured bucket. ``first_date`` (the transfer date,
+    ``YYYY-MM-DD``) starts a new table's partition projection range; default: today (UTC)."""
     from target_athena_zuora.catalog.glue import GlueCatalog  # noqa: PLC0415
     from target_athena_zuora.storage.s3 import S3Storage  # noqa: PLC0415
 
@@ -154,6 +157,8 @@ def build_aws_destination(settings: Settings) -> tuple[Storage, Catalog]:
         clients.client("s3"), settings.bucket, sse=settings.sse, kms_key_id=settings.kms_key_id
     )
     catalog = GlueCatalog(
-        clients.client("glue"), partition_projection=settings.partition_projection
+        clients.client("glue"),
+        partition_projection=settings.partition_projection,
+        first_date=first_date,
     )
     return storage, catalog

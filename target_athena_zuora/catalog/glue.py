@@ -198,8 +198,7 @@ class GlueCatalog:
         )
         start = None
         if self.partition_projection:
-            current = existing.get("Parameters", {}).get(f"projection.{PARTITION_KEY}.range", "")
-            start = current.split(",")[0] or self.first_date
+            start = _projection_start(existing) or self.first_date
         wanted = table_input(definition, columns, projection_start=start)
         if _same(existing, wanted):
             return
@@ -207,6 +206,18 @@ class GlueCatalog:
         if existing.get("VersionId"):
             arguments["VersionId"] = existing["VersionId"]
         self.client.update_table(**arguments)
+
+
+def _projection_start(existing: dict[str, t.Any]) -> str | None:
+    """The table's projection start, or, when projection is being switched on, the day the
+    table was created (no partition of it is older): earlier parts stay visible."""
+    current = existing.get("Parameters", {}).get(f"projection.{PARTITION_KEY}.range", "")
+    if current:
+        return str(current.split(",")[0])
+    created = existing.get("CreateTime")
+    if isinstance(created, dt.datetime):
+        return created.astimezone(dt.UTC).strftime("%Y-%m-%d")
+    return None
 
 
 def _same(existing: dict[str, t.Any], wanted: dict[str, t.Any]) -> bool:

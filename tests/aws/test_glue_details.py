@@ -3,6 +3,7 @@ partition projection, type changes (also inside structs), and optimistic concurr
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -229,3 +230,36 @@ def test_access_denied_names_the_missing_action_and_the_table() -> None:
 
 def test_glue_columns_are_what_the_table_input_carries() -> None:
     assert table_input(definition())["StorageDescriptor"]["Columns"] == glue_columns(SCHEMA)
+
+
+@pytest.mark.aws
+def test_projection_starts_at_the_transfer_date(
+    moto_settings: Callable[..., Settings], glue_client: Any
+) -> None:
+    _, catalog = build_aws_destination(
+        moto_settings(partition_projection=True), first_date="2024-01-31"
+    )
+    catalog.ensure_database("zuora")
+    name = f"invoice_{uuid.uuid4().hex[:6]}"
+    catalog.apply_table(definition(name=name))
+    found = glue_client.get_table(DatabaseName="zuora", Name=name)["Table"]
+    assert found["Parameters"]["projection.dt.range"] == "2024-01-31,NOW"
+
+
+@pytest.mark.aws
+def test_projection_switched_on_later_keeps_earlier_partitions_visible(
+    moto_settings: Callable[..., Settings], glue_client: Any
+) -> None:
+    settings = moto_settings()
+    _, registered = build_aws_destination(settings)
+    registered.ensure_database("zuora")
+    name = f"invoice_{uuid.uuid4().hex[:6]}"
+    registered.apply_table(definition(name=name))
+    created = glue_client.get_table(DatabaseName="zuora", Name=name)["Table"]["CreateTime"]
+    # A later run, with projection on, a "today" after the table's creation day.
+    projected = moto_settings(bucket=settings.bucket, partition_projection=True)
+    _, catalog = build_aws_destination(projected, first_date="2099-01-01")
+    catalog.apply_table(definition(name=name))
+    found = glue_client.get_table(DatabaseName="zuora", Name=name)["Table"]
+    start = created.astimezone(dt.UTC).strftime("%Y-%m-%d")
+    assert found["Parameters"]["projection.dt.range"] == f"{start},NOW"
