@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import typing as t
 from pathlib import Path
 
@@ -45,10 +46,25 @@ class S3Storage:
         except ClientError as error:
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 412 or error_code(error) in _CONFLICT:  # noqa: PLR2004 - HTTP status
+                if _retried(error) and self._holds(key, source):
+                    return  # our own earlier attempt landed; its answer was lost
                 raise KeyExistsError(f"{self.uri(key)} already exists") from error
             raise aws_error(error, "s3:PutObject", self.uri(key), StorageError) from error
         except BotoCoreError as error:
             raise aws_error(error, "s3:PutObject", self.uri(key), StorageError) from error
+
+    def _holds(self, key: str, source: Path) -> bool:
+        """Whether the object at ``key`` has ``source``'s bytes (the ETag of a one-PUT,
+        non-KMS object is its MD5; otherwise this says no and a new part is taken)."""
+        try:
+            etag = str(self.client.head_object(Bucket=self.bucket, Key=key)["ETag"])
+        except (ClientError, BotoCoreError):
+            return False
+        digest = hashlib.md5(usedforsecurity=False)
+        with source.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return etag.strip('"') == digest.hexdigest()
 
     def uri(self, key: str) -> str:
         """``s3://bucket/key``."""
@@ -66,3 +82,8 @@ class S3Storage:
 
     def close(self) -> None:
         """Nothing held open."""
+
+
+def _retried(error: ClientError) -> bool:
+    """Whether botocore sent the request more than once before this answer."""
+    return bool(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))

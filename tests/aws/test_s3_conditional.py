@@ -10,14 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from target_athena_zuora.aws import build_aws_destination
 from target_athena_zuora.errors import KeyExistsError, StorageError
 from target_athena_zuora.settings import Settings
 from target_athena_zuora.storage.s3 import S3Storage
 
-pytestmark = [pytest.mark.aws, pytest.mark.seaweedfs]
+pytestmark = [pytest.mark.aws, pytest.mark.seaweedfs]  # the stubbed tests need neither
 
 WRITERS = 8
 KEY = "zuora/invoice/dt=2024-01-31/0_x.parquet"
@@ -114,3 +116,42 @@ def test_a_missing_bucket_is_a_storage_error_naming_the_object(
     assert not isinstance(raised.value, KeyExistsError)
     assert "s3://no-such-bucket-here/zuora/invoice/dt=2024-01-31/0_x.parquet" in str(raised.value)
     assert "NoSuchBucket" in str(raised.value)
+
+
+# --- a retried PUT whose first attempt landed (the answer was lost on the way back) -------
+
+
+def stubbed_conflict(tmp_path: Path, retries: int, etag: str | None) -> None:
+    """create() against S3 answering 412 after ``retries`` retries, the key holding ``etag``."""
+    client = boto3.client("s3", region_name="us-east-1")
+    (source,) = sources(tmp_path, 1)
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "put_object",
+            "PreconditionFailed",
+            http_status_code=412,
+            response_meta={"RetryAttempts": retries},
+        )
+        if etag is not None:
+            stub.add_response("head_object", {"ETag": f'"{etag}"'})
+        S3Storage(client, "bkt").create(KEY, source)
+        stub.assert_no_pending_responses()
+
+
+def md5_of(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def test_a_retry_finding_its_own_object_is_success(tmp_path: Path) -> None:
+    (source,) = sources(tmp_path, 1)
+    stubbed_conflict(tmp_path, retries=1, etag=md5_of(source))
+
+
+def test_a_retry_finding_another_object_is_a_conflict(tmp_path: Path) -> None:
+    with pytest.raises(KeyExistsError):
+        stubbed_conflict(tmp_path, retries=1, etag="0" * 32)
+
+
+def test_a_first_attempt_conflict_is_a_conflict_without_looking(tmp_path: Path) -> None:
+    with pytest.raises(KeyExistsError):
+        stubbed_conflict(tmp_path, retries=0, etag=None)
