@@ -11,12 +11,15 @@ from target_athena_zuora.storage import Storage
 CATALOG_FILE = "catalog.duckdb"
 
 
-def build_destination(settings: Settings) -> tuple[Storage, Catalog]:
-    """The storage and catalog the settings ask for; AWS modules are imported only when used."""
+def build_destination(settings: Settings, transfer_date: str) -> tuple[Storage, Catalog]:
+    """The storage and catalog the settings ask for; AWS modules are imported only when used.
+
+    ``transfer_date`` (the run's ``dt``) starts a new Glue table's partition projection range.
+    """
     if settings.on_aws:
         from target_athena_zuora.aws import build_aws_destination  # noqa: PLC0415
 
-        return build_aws_destination(settings)
+        return build_aws_destination(settings, first_date=transfer_date)
     from target_athena_zuora.catalog.duckdb import DuckDBCatalog  # noqa: PLC0415
     from target_athena_zuora.storage.local import LocalStorage  # noqa: PLC0415
 

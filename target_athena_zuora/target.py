@@ -178,7 +178,7 @@ class TargetAthenaZuora(Target):
     def destination(self) -> tuple[Storage, Catalog]:
         """The storage and catalog, built on first use (never for --about/--help)."""
         if self._destination is None:
-            self._destination = build_destination(self.settings)
+            self._destination = build_destination(self.settings, self.clock.transfer_date)
         return self._destination
 
     def model_writer(self, stream_schema: StreamSchema) -> ModelWriter:

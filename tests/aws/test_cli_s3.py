@@ -219,3 +219,25 @@ def test_role_auth_assumes_the_role_with_the_external_id(
     landed = run_cli(sample_lines(), config=config)
     assert landed.returncode == 0, landed.stderr
     assert external_id not in landed.stderr and external_id not in "\n".join(landed.stdout)
+
+
+def test_partition_projection_covers_the_runs_own_partition(
+    run_cli: RunCli, aws: Aws, aws_config: dict[str, Any]
+) -> None:
+    config = {**aws_config, "partition_projection": True}
+    lines = [schema("Invoice", {"Id": {"type": "string"}}), record("Invoice", {"Id": "a"})]
+    result = run_cli(lines, config=config)
+    assert result.returncode == 0, result.stderr
+    (key,) = keys(aws, aws_config["bucket"])
+    match = KEY.match(key)
+    assert match is not None, key
+    glue = aws("glue")
+    table = glue.get_table(DatabaseName=aws_config["schema"], Name="invoice")["Table"]
+    parameters = table["Parameters"]
+    assert parameters["projection.enabled"] == "true"
+    assert parameters["projection.dt.range"] == f"{match['dt']},NOW"
+    assert parameters["storage.location.template"] == (
+        f"s3://{aws_config['bucket']}/{aws_config['schema']}/invoice/dt=${{dt}}/"
+    )
+    partitions = glue.get_partitions(DatabaseName=aws_config["schema"], TableName="invoice")
+    assert partitions["Partitions"] == []  # projection instead of registered partitions
