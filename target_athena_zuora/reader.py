@@ -33,7 +33,7 @@ from target_athena_zuora.errors import (
 if t.TYPE_CHECKING:
     from target_athena_zuora.sinks import AthenaSink
 
-CHUNK_BYTES = 1 << 22
+CHUNK_BYTES = 1 << 21
 STATE_PREFIXES = (b'{"type": "STATE"', b'{"type":"STATE"')  # how Singer writers begin STATE
 Callbacks = dict[str, Callable[[dict[str, t.Any]], None]]
 
