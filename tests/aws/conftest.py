@@ -152,6 +152,9 @@ def weed_command(binary: str, root: Path, s3_port: int) -> list[str]:
         "-s3.autoCreateBucket=false",  # as in S3: a PUT into a missing bucket fails
         f"-s3.config={root / 's3.json'}",
         "-metricsPort=0",
+        # SeaweedFS reports usage to an outside server unless told not to; never here.
+        "-master.telemetry=false",
+        "-master.telemetry.url=http://127.0.0.1:9/",
         "-volume.max=1000",
         "-master.volumeSizeLimitMB=8",
         "-master.volumePreallocate=false",

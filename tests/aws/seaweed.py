@@ -118,6 +118,7 @@ def mini_command(binary: str, root: Path, s3_port: int) -> list[str]:
         "-s3.port.lance=0",
         "-metricsPort=0",
         "-master.telemetry=false",
+        "-master.telemetry.url=http://127.0.0.1:9/",
         "-master.volumeSizeLimitMB=64",
         "-volume.preStopSeconds=0",
         "-s3.autoCreateBucket=false",
