@@ -45,12 +45,20 @@ class DuckDBCatalog:
         self._execute([f'CREATE SCHEMA IF NOT EXISTS "{name}"'], name)
 
     def apply_table(self, definition: TableDefinition) -> None:
-        """(Re)create the view: every column, ``dt`` as DATE, null where a part lacks one."""
+        """(Re)create the view: every column, ``dt`` as DATE, null where a part lacks one.
+
+        A column whose type differs from the existing view's (an earlier run's parts) is a
+        ``CatalogError``: DuckDB could not read both kinds of part as one column.
+        """
+        name = f"{definition.database}.{definition.name}"
         view = f'"{definition.database}"."{definition.name}"'
-        self._execute(
-            [f"CREATE OR REPLACE VIEW {view} AS {_select(definition)}"],
-            f"{definition.database}.{definition.name}",
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with duckdb.connect(str(self.path)) as connection:
+                _check_types(connection, definition)
+                connection.execute(f"CREATE OR REPLACE VIEW {view} AS {_select(definition)}")
+        except duckdb.Error as error:
+            raise CatalogError(f"DuckDB catalog {self.path}, {name}: {error}") from error
 
     def add_partitions(self, definition: TableDefinition, values: Sequence[str]) -> None:
         """Nothing to do: the view reads every ``dt=`` folder through hive partitioning."""
@@ -66,6 +74,28 @@ class DuckDBCatalog:
                     connection.execute(statement)
         except duckdb.Error as error:
             raise CatalogError(f"DuckDB catalog {self.path}, {what}: {error}") from error
+
+
+def _check_types(connection: duckdb.DuckDBPyConnection, definition: TableDefinition) -> None:
+    existing = dict(
+        connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            [definition.database, definition.name],
+        ).fetchall()
+    )
+    for field in definition.schema:
+        old = existing.get(field.name)
+        if old is None:
+            continue
+        new = connection.execute(f"SELECT typeof(CAST(NULL AS {duckdb_type(field.type)}))")
+        new_type = str(new.fetchone()[0])  # type: ignore[index]
+        if old != new_type and not (old.startswith("STRUCT") and new_type.startswith("STRUCT")):
+            raise CatalogError(
+                f"DuckDB view {definition.database}.{definition.name}: column {field.name} is "
+                f"{old} in earlier parts but {new_type} now; readers cannot reconcile both — "
+                "keep the type or land it under another column name"
+            )
 
 
 def _select(definition: TableDefinition) -> str:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from target_athena_zuora.catalog import Catalog, TableDefinition
-from target_athena_zuora.errors import KeyExistsError, StorageError
+from target_athena_zuora.errors import CatalogError, KeyExistsError, StorageError
 from target_athena_zuora.storage import Storage
 
 
@@ -232,7 +232,22 @@ def catalog_empty_table_is_queryable(sut: CatalogUnderTest) -> None:
         assert sut.rows(database, table) == []
 
 
+def catalog_refuses_a_changed_column_type(sut: CatalogUnderTest) -> None:
+    database, table = _unique("db"), _unique("invoice")
+    sut.catalog.ensure_database(database)
+    sut.catalog.apply_table(_definition(sut, database, table, SCHEMA_V1))
+    changed = pa.schema([pa.field("id", pa.int64()), *list(SCHEMA_V1)[1:]])
+    try:
+        sut.catalog.apply_table(_definition(sut, database, table, changed))
+    except CatalogError as error:
+        assert "id" in str(error), error
+    else:
+        raise AssertionError("a column changing type must be a CatalogError")
+    assert sut.columns(database, table) == _expected_columns(sut, SCHEMA_V1)  # unchanged
+
+
 CATALOG_BEHAVIOURS: list[Callable[[CatalogUnderTest], None]] = [
+    catalog_refuses_a_changed_column_type,
     catalog_creates_database_idempotently,
     catalog_table_has_the_definition_columns,
     catalog_apply_is_idempotent,
