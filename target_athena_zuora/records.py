@@ -357,7 +357,7 @@ def _scalar_check(column: Column) -> tuple[str, Callable[[object], bool]]:
 
 def _fits(arrow: pa.Decimal128Type) -> Callable[[object], bool]:
     def check(value: object) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
+        if isinstance(value, bool) or not isinstance(value, int | float | str | decimal.Decimal):
             return False
         try:
             number = decimal.Decimal(str(value))

@@ -450,3 +450,19 @@ def test_error_shows_a_huge_integer_as_sent() -> None:
     with pytest.raises(RecordError) as raised:
         convert_raw({"Qty": {"type": "integer"}}, [b'{"Qty": 18446744073709551616}'])
     assert str(raised.value).endswith("got 18446744073709551616")
+
+
+def test_error_names_the_bad_field_not_a_valid_decimal_before_it() -> None:
+    """With number_type decimal, values read exactly (Decimal) still fit their column."""
+    properties = {
+        "Id": {"type": "string"},
+        "Amount": {"type": "number"},
+        "Qty": {"type": "integer"},
+    }
+    stream = map_stream("Invoice", {"properties": properties}, ["Id"], TypeOptions(Decimal(18, 2)))
+    line = b'{"type": "RECORD", "record": {"Id": "a", "Amount": 1.5, "Qty": "x"}}'
+    with pytest.raises(RecordError) as raised:
+        Converter(stream).convert([Segment(line, 7, [0])])
+    assert (
+        str(raised.value) == 'stream Invoice, field Qty, input line 7: expected an integer, got "x"'
+    )
