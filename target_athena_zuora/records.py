@@ -374,26 +374,19 @@ def _fits(arrow: pa.Decimal128Type) -> Callable[[object], bool]:
 
 
 def _is_datetime(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        pc.cast(pa.array([value]), pa.timestamp("us", tz="UTC"))
-    except pa.ArrowInvalid:
-        text = pa.array([value])
-        for pattern, replacement in _NORMALISATIONS:
-            text = pc.replace_substring_regex(text, pattern, replacement)
-        try:
-            pc.cast(text, pa.timestamp("us", tz="UTC"))
-        except pa.ArrowInvalid:
-            return False
-    return True
+    return _converts(value, Kind.TIMESTAMP, pa.timestamp("us", tz="UTC"))
 
 
 def _is_date(value: object) -> bool:
+    return _converts(value, Kind.DATE, pa.date32())
+
+
+def _converts(value: object, kind: Kind, target: pa.DataType) -> bool:
+    """Whether the batch conversion itself takes ``value`` (so the message matches it)."""
     if not isinstance(value, str):
         return False
     try:
-        pc.cast(pa.array([value]), pa.date32())
+        _SCALAR_FINISH[kind](pa.array([value]), target)
     except pa.ArrowInvalid:
         return False
     return True
