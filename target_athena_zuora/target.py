@@ -9,6 +9,7 @@ import sys
 import tempfile
 import typing as t
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -158,6 +159,7 @@ class TargetAthenaZuora(Target):
         self._writers: dict[str, ModelWriter] = {}
         self._destination: tuple[Storage, Catalog] | None = None
         self._tmp_dir: Path | None = None
+        self._remove_tmp: Callable[[], object] | None = None  # a weakref.finalize
         self._database_ready = False
         reader = self.message_reader
         if isinstance(reader, FastSingerReader):
@@ -210,8 +212,11 @@ class TargetAthenaZuora(Target):
                 parent = Path(self.settings.local_path)
                 parent.mkdir(parents=True, exist_ok=True)
             self._tmp_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=parent))
-            # Also on an error exit: the open part there was never acknowledged by a STATE.
-            weakref.finalize(self, shutil.rmtree, self._tmp_dir, ignore_errors=True)
+            # Runs from release(), or at exit after an error: the open part there was never
+            # acknowledged by a STATE.
+            self._remove_tmp = weakref.finalize(
+                self, shutil.rmtree, self._tmp_dir, ignore_errors=True
+            )
         return self._tmp_dir
 
     # --- the fast path ------------------------------------------------------------------
@@ -306,7 +311,8 @@ class TargetAthenaZuora(Target):
         for writer in self._writers.values():
             writer.abort()
         if self._tmp_dir is not None:
-            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            if self._remove_tmp is not None:
+                self._remove_tmp()
             self._tmp_dir = None
         if self._destination is not None:
             for resource in self._destination:
