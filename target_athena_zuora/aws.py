@@ -16,9 +16,9 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
-from botocore.exceptions import ClientError, NoRegionError
+from botocore.exceptions import NoRegionError
 
-from target_athena_zuora.errors import ConfigError, TargetError
+from target_athena_zuora.errors import ConfigError
 from target_athena_zuora.settings import Settings
 
 if t.TYPE_CHECKING:
@@ -34,7 +34,6 @@ RETRIES = Config(
 )
 # Their DEBUG records carry request headers and bodies: the session token, the external id.
 WIRE_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
-ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"}
 
 
 class Clients:
@@ -122,27 +121,6 @@ def _assumed_role(settings: Settings, base: boto3.Session) -> boto3.Session:
     return boto3.Session(botocore_session=core)
 
 
-def aws_error(
-    error: Exception, action: str, resource: str, kind: type[TargetError] = TargetError
-) -> TargetError:
-    """One line for an AWS failure: the resource, what AWS said, and for access denied the
-    IAM action to grant. Never includes request parameters (where secrets could be)."""
-    if isinstance(error, ClientError) and error.operation_name == "AssumeRole":
-        action, resource = "sts:AssumeRole", "the configured role_arn"  # credentials refresh
-    if isinstance(error, ClientError):
-        code = error_code(error)
-        if code in ACCESS_DENIED:
-            return kind(f"{action} on {resource}: access denied (grant {action})")
-        message = error.response.get("Error", {}).get("Message", "") or code
-        return kind(f"{action} on {resource}: {code}: {message}")
-    return kind(f"{action} on {resource}: {error}")
-
-
-def error_code(error: ClientError) -> str:
-    """The AWS error code of ``error``."""
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def build_aws_destination(
     settings: Settings, first_date: str | None = None
 ) -> tuple[Storage, Catalog]:
@@ -160,5 +138,6 @@ def build_aws_destination(
         clients.client("glue"),
         partition_projection=settings.partition_projection,
         first_date=first_date,
+        timestamp_unit=settings.timestamp_precision,
     )
     return storage, catalog

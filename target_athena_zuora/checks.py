@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from target_athena_zuora.aws import ACCESS_DENIED, Clients, error_code
+from target_athena_zuora.aws import Clients
+from target_athena_zuora.aws_errors import ACCESS_DENIED, error_code
 from target_athena_zuora.errors import TargetError
 from target_athena_zuora.settings import Settings
 

@@ -8,8 +8,6 @@ from target_athena_zuora.catalog import Catalog
 from target_athena_zuora.settings import Settings
 from target_athena_zuora.storage import Storage
 
-CATALOG_FILE = "catalog.duckdb"
-
 
 def build_destination(settings: Settings, transfer_date: str) -> tuple[Storage, Catalog]:
     """The storage and catalog the settings ask for; AWS modules are imported only when used.
@@ -24,4 +22,4 @@ def build_destination(settings: Settings, transfer_date: str) -> tuple[Storage, 
     from target_athena_zuora.storage.local import LocalStorage  # noqa: PLC0415
 
     root = Path(settings.local_path)
-    return LocalStorage(root), DuckDBCatalog(root / CATALOG_FILE)
+    return LocalStorage(root), DuckDBCatalog(root, settings.timestamp_precision)

@@ -11,7 +11,9 @@ emit it. Every error names the input line.
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import typing as t
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,11 +31,13 @@ from target_athena_zuora.errors import (
     TargetError,
     malformed_json,
 )
+from target_athena_zuora.signals import StopRequested
 
 if t.TYPE_CHECKING:
     from target_athena_zuora.sinks import AthenaSink
 
 CHUNK_BYTES = 1 << 21
+TICK_S = 0.1  # how often timers and signals are looked at while the input is quiet
 STATE_PREFIXES = (b'{"type": "STATE"', b'{"type":"STATE"')  # how Singer writers begin STATE
 Callbacks = dict[str, Callable[[dict[str, t.Any]], None]]
 
@@ -46,7 +50,43 @@ class _Envelope(msgspec.Struct):
 class _Hooks(t.Protocol):
     current_line: int
 
-    def _handle_max_record_age(self) -> None: ...
+    def tick(self) -> None:
+        """Between chunks and while waiting for input (timers, signals); may raise
+        ``StopRequested``."""
+        ...
+
+    def input_arrived(self) -> None:
+        """A chunk of messages arrived."""
+        ...
+
+
+class InputFeed:
+    """Reads the input on a thread of its own, so the run loop can wait for it with a
+    timeout (timers and signals act while the tap is silent): whole-line chunks in a small
+    queue, then the end (None), or the read's own error."""
+
+    def __init__(self, stream: t.IO[bytes] | t.IO[str]) -> None:
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(
+            target=self._read, args=(stream,), name="input", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, stream: t.IO[bytes] | t.IO[str]) -> None:
+        try:
+            for chunk in chunks(stream):
+                self._queue.put(chunk)
+        except Exception as error:
+            self._queue.put(error)
+        else:
+            self._queue.put(None)
+
+    def get(self, timeout: float) -> bytes | None:
+        """The next chunk, or None at the end; ``queue.Empty`` after ``timeout`` s."""
+        item = self._queue.get(timeout=timeout)
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
 
 def record_prefix(stream: str, line: bytes) -> bytes | None:
@@ -91,6 +131,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
         self._prefix = b"\0"  # how the current stream's RECORD lines begin
         self._state_prefix = STATE_PREFIXES[0]  # how this input's STATE lines begin
         self._stats: Counter[str] = Counter()
+        self.stopped_by: int | None = None  # the signal that stopped the read, if any
 
     @property
     def default_input(self) -> t.IO[bytes]:
@@ -107,18 +148,37 @@ class FastSingerReader(GenericSingerReader[bytes]):
     def process_lines(
         self, file_input: t.IO[bytes] | t.IO[str] | None, callbacks: Callbacks
     ) -> Counter[str]:
-        """Process every line of the input."""
+        """Process every line of the input, or until a signal asks for a graceful stop
+        (then ``stopped_by`` holds it)."""
         self._stats = Counter()
         number = 0  # input lines consumed so far
-        for chunk in chunks(file_input or self.default_input):
-            lines = chunk.split(b"\n")
-            lines.pop()  # the chunk ends with a newline
-            if not self._whole_chunk(lines, number):
-                self._lines(lines, number, callbacks)
-            number += len(lines)
-            self._before_drain(callbacks)
+        feed = InputFeed(file_input or self.default_input)
+        try:
+            while (chunk := self._next_chunk(feed)) is not None:
+                lines = chunk.split(b"\n")
+                lines.pop()  # the chunk ends with a newline
+                if not self._whole_chunk(lines, number):
+                    self._lines(lines, number, callbacks)
+                number += len(lines)
+                self._flush_state(callbacks)
+        except StopRequested as stop:
+            self.stopped_by = stop.signum
         self._flush_state(callbacks)
         return self._stats
+
+    def _next_chunk(self, feed: InputFeed) -> bytes | None:
+        """The next chunk; runs the hooks' timers and signal checks while waiting."""
+        hooks = self.hooks
+        while True:
+            if hooks is not None:
+                hooks.tick()
+            try:
+                chunk = feed.get(TICK_S)
+            except queue.Empty:
+                continue
+            if chunk is not None and hooks is not None:
+                hooks.input_arrived()
+            return chunk
 
     def _whole_chunk(self, lines: list[bytes], number: int) -> bool:
         """Hand the RECORDs to the current sink if ``lines`` are only its RECORDs and STATEs."""
@@ -151,11 +211,6 @@ class FastSingerReader(GenericSingerReader[bytes]):
                 self._stats["STATE"] += 1
             elif line.strip():
                 self._slow(line, number, callbacks)
-
-    def _before_drain(self, callbacks: Callbacks) -> None:
-        self._flush_state(callbacks)
-        if self.hooks is not None:
-            self.hooks._handle_max_record_age()
 
     def _flush_state(self, callbacks: Callbacks) -> None:
         if self._pending_state is not None:

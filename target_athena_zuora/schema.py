@@ -111,6 +111,7 @@ class StreamSchema:
     model: str
     columns: tuple[Column, ...]
     key_properties: tuple[Column, ...]
+    replication_key: str | None = None  # a column name, from the SCHEMA's bookmark_properties
 
     @property
     def arrow(self) -> pa.Schema:
@@ -128,8 +129,10 @@ def map_stream(
     json_schema: Mapping[str, Any],
     key_properties: Sequence[str] | None,
     options: TypeOptions,
+    bookmark_properties: Sequence[str] | None = None,
 ) -> StreamSchema:
-    """Map a SCHEMA message's JSON Schema to a ``StreamSchema``."""
+    """Map a SCHEMA message's JSON Schema to a ``StreamSchema``; the first of
+    ``bookmark_properties`` that is a top-level property is its replication key."""
     model = normalise(stream)
     if not model:
         raise SchemaError(f"stream {stream!r}: name has no letters or digits for a table name")
@@ -143,7 +146,8 @@ def map_stream(
         if key not in by_source:
             raise SchemaError(f"stream {stream}: key property {key!r} is not in the schema")
         keys.append(by_source[key])
-    return StreamSchema(stream, model, columns, tuple(keys))
+    bookmarks = [by_source[b].name for b in bookmark_properties or () if b in by_source]
+    return StreamSchema(stream, model, columns, tuple(keys), bookmarks[0] if bookmarks else None)
 
 
 def _map_properties(

@@ -53,11 +53,18 @@ class Settings:
     sse: str = "none"
     kms_key_id: str | None = None
     partition_projection: bool = False
+    flush_idle_seconds: float = 30.0
+    flush_max_minutes: float = 5.0
 
     @property
     def on_aws(self) -> bool:
         """True when a bucket is configured (S3 + Glue), false for the embedded default."""
         return self.bucket is not None
+
+    @property
+    def flush_max_seconds(self) -> float:
+        """``flush_max_minutes`` in seconds."""
+        return self.flush_max_minutes * 60
 
     @property
     def part_size_bytes(self) -> int:
@@ -94,6 +101,8 @@ class Settings:
             sse=_choice(config, "sse", SSE_MODES, "none"),
             kms_key_id=_optional(config, "kms_key_id"),
             partition_projection=bool(config.get("partition_projection", False)),
+            flush_idle_seconds=_positive_number(config, "flush_idle_seconds", 30.0),
+            flush_max_minutes=_positive_number(config, "flush_max_minutes", 5.0),
         )
         settings._check_auth()
         if config.get("load_method") not in (None, "", "append-only"):
@@ -139,6 +148,16 @@ def _positive_int(config: Mapping[str, Any], name: str, default: int) -> int:
         msg = f"setting '{name}' is {value!r}; expected a positive integer"
         raise ConfigError(msg)
     return value
+
+
+def _positive_number(config: Mapping[str, Any], name: str, default: float) -> float:
+    value = config.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        msg = f"setting '{name}' is {value!r}; expected a positive number (fractions allowed)"
+        raise ConfigError(msg)
+    return float(value)
 
 
 def _check_identifier(name: str, value: str) -> None:

@@ -30,15 +30,21 @@ class AthenaSink(BatchSink):
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         self.athena_target = target
+        self.lander = target.lander
         settings = target.settings
         options = TypeOptions(settings.number_type, settings.timestamp_precision)
         self.stream_schema: StreamSchema = map_stream(
-            stream_name, self.schema, key_properties, options
+            stream_name,
+            self.schema,
+            key_properties,
+            options,
+            target.bookmark_properties(stream_name),
         )
         self.converter = Converter(self.stream_schema)
-        self.model_writer: ModelWriter = target.model_writer(self.stream_schema)
+        self.model_writer: ModelWriter = self.lander.writer(self.stream_schema)
         self._segments: list[Segment] = []
         self._bytes = 0
+        self.lander.register(self)
 
     def add_segment(self, data: bytes, first_line: int, offsets: t.Sequence[int]) -> None:
         """Buffer RECORD lines (newline-separated); line ``first_line + offsets[i]`` each."""
@@ -51,6 +57,7 @@ class AthenaSink(BatchSink):
         """The fast path's entry: buffer RECORD lines and count them as the SDK would."""
         self.add_segment(data, first_line, offsets)
         self.record_counter_metric.increment(len(offsets))
+        self.lander.received(self.stream_name, len(offsets))
 
     def flush(self) -> None:
         """Hand the buffered records to the worker: convert, then append to the open part."""
@@ -58,15 +65,14 @@ class AthenaSink(BatchSink):
             return
         segments, self._segments, self._bytes = self._segments, [], 0
         converter = self.converter
-        self.athena_target.pipeline.submit(
-            lambda: converter.convert(segments), self.model_writer.write
-        )
+        self.lander.submit(lambda: converter.convert(segments), self.model_writer.write)
 
     # --- the SDK's per-record path (stream maps, flattening, validation, metadata) ---------
 
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         """Buffer a record the SDK has mapped/validated, as JSON text like the fast path."""
         self.add_segment(dumps_record(record), self.athena_target.current_line, (0,))
+        self.lander.received(self.stream_name, 1)
 
     def process_batch(self, context: dict[str, t.Any]) -> None:
         """The SDK drains a batch: convert what is buffered (the part stays open)."""
@@ -94,6 +100,7 @@ class AthenaSink(BatchSink):
         """Key properties are checked by the conversion, with the input line."""
 
     def clean_up(self) -> None:
-        """The stream ended: make everything durable and queryable."""
-        self.athena_target.seal()
+        """The sink is retired (its records were handed on by the drain before this)."""
+        self.flush()
+        self.lander.unregister(self)
         super().clean_up()

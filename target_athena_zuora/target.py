@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
-import shutil
 import sys
-import tempfile
 import typing as t
-import weakref
-from collections.abc import Callable
-from pathlib import Path
 
 import click
 from singer_sdk import typing as th
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
-from target_athena_zuora.catalog import Catalog, TableDefinition
-from target_athena_zuora.destinations import build_destination
 from target_athena_zuora.errors import TargetError
-from target_athena_zuora.layout import TransferClock, model_prefix
+from target_athena_zuora.landing import Lander
+from target_athena_zuora.layout import TransferClock
 from target_athena_zuora.reader import FastSingerReader
-from target_athena_zuora.schema import StreamSchema
 from target_athena_zuora.settings import Settings
+from target_athena_zuora.signals import CONTROLLER, Abort, signal_name
 from target_athena_zuora.sinks import AthenaSink
-from target_athena_zuora.storage import Storage
-from target_athena_zuora.writer import ModelWriter, PartOptions, Pipeline
 
 
 def _text(name: str, description: str, **kwargs: t.Any) -> th.Property[t.Any]:
@@ -131,6 +124,23 @@ def _config_schema() -> dict[str, t.Any]:
             "SDK's per-record path (same output, slower).",
         ),
         th.Property(
+            "flush_idle_seconds",
+            th.NumberType,
+            default=30,
+            description="When no message has arrived for this many seconds and records or a "
+            "newer STATE wait, land them (close open parts, apply the catalog) and print the "
+            "latest STATE. Lower: the tap's finished streams land sooner while it waits on "
+            "an export; higher: fewer, larger parts from a tap that pauses often.",
+        ),
+        th.Property(
+            "flush_max_minutes",
+            th.NumberType,
+            default=5,
+            description="At most this many minutes between checkpoints while records keep "
+            "flowing (the age of the oldest unacknowledged record or STATE). Lower: a "
+            "cancelled run redoes less; higher: fewer, larger parts.",
+        ),
+        th.Property(
             "validate_records",
             th.BooleanType,
             default=False,
@@ -143,7 +153,10 @@ def _config_schema() -> dict[str, t.Any]:
 
 
 class TargetAthenaZuora(Target):
-    """Lands Singer streams as Parquet parts and makes them queryable (Athena or DuckDB)."""
+    """Lands Singer streams as Parquet parts and makes them queryable (Athena or DuckDB).
+
+    Settings, CLI and wiring only: the landing lifecycle is ``landing.Lander``'s.
+    """
 
     name = "target-athena-zuora"
     config_jsonschema = _config_schema()
@@ -153,14 +166,17 @@ class TargetAthenaZuora(Target):
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
         self.settings = Settings.from_config(self.config)
+        self._warn_unknown_settings()
         self.clock = TransferClock.now()
         self.current_line = 0
-        self.pipeline = Pipeline()
-        self._writers: dict[str, ModelWriter] = {}
-        self._destination: tuple[Storage, Catalog] | None = None
-        self._tmp_dir: Path | None = None
-        self._remove_tmp: Callable[[], object] | None = None  # a weakref.finalize
-        self._database_ready = False
+        self._bookmarks: dict[str, list[str]] = {}
+        self.lander = Lander(
+            self.settings,
+            self.clock,
+            latest_state=lambda: self._latest_state,
+            emit_state=lambda state: Target._write_state_message(self, state),
+            logger=self.logger,
+        )
         reader = self.message_reader
         if isinstance(reader, FastSingerReader):
             reader.hooks = self
@@ -174,62 +190,59 @@ class TargetAthenaZuora(Target):
     def max_parallelism(self, new_value: int) -> None:
         """Ignored: see the getter."""
 
-    # --- destination and writers --------------------------------------------------------
+    def _setup_signal_handlers(self) -> None:
+        """Our own: the SDK's drains from inside the handler (see ``signals``)."""
+        CONTROLLER.reset()
+        CONTROLLER.install()
 
-    @property
-    def destination(self) -> tuple[Storage, Catalog]:
-        """The storage and catalog, built on first use (never for --about/--help)."""
-        if self._destination is None:
-            self._destination = build_destination(self.settings, self.clock.transfer_date)
-        return self._destination
+    def _warn_unknown_settings(self) -> None:
+        known = set(self.config_jsonschema.get("properties", {}))
+        for key in sorted(set(self.config) - known):
+            if key.startswith("_"):
+                continue
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            self.logger.warning("unknown setting '%s' is ignored%s", key, hint)
 
-    def model_writer(self, stream_schema: StreamSchema) -> ModelWriter:
-        """The writer of ``stream_schema``'s model, evolved to this schema version."""
-        writer = self._writers.get(stream_schema.model)
-        if writer is None:
-            storage = self.destination[0]
-            options = PartOptions(
-                schema=self.settings.schema,
-                clock=self.clock,
-                compression=self.settings.compression,
-                part_size_bytes=self.settings.part_size_bytes,
-                tmp_dir=self._temporary_directory(),
-            )
-            writer = ModelWriter(stream_schema.model, storage, options)
-            self._writers[stream_schema.model] = writer
-        writer.evolve(stream_schema.arrow)
-        if writer.catalog_stale:
-            # Before any part of this schema is stored: a change the catalog cannot take
-            # (a column changing type) fails here, not after parts land in the table.
-            writer.catalog_stale = False  # first: the write stage may set it meanwhile
-            self._apply_table(writer)
-        return writer
+    # --- the run loop's hooks (reader.InputFeed) --------------------------------------------
 
-    def _temporary_directory(self) -> Path:
-        if self._tmp_dir is None:
-            parent = None
-            if not self.settings.on_aws:  # same filesystem, so parts are linked, not copied
-                parent = Path(self.settings.local_path)
-                parent.mkdir(parents=True, exist_ok=True)
-            self._tmp_dir = Path(tempfile.mkdtemp(prefix=".parts-", dir=parent))
-            # Runs from release(), or at exit after an error: the open part there was never
-            # acknowledged by a STATE.
-            self._remove_tmp = weakref.finalize(
-                self, shutil.rmtree, self._tmp_dir, ignore_errors=True
-            )
-        return self._tmp_dir
+    def tick(self) -> None:
+        """Between input chunks and while the input is quiet: signals, then timers."""
+        CONTROLLER.check()
+        self.lander.tick()
 
-    # --- the fast path ------------------------------------------------------------------
+    def input_arrived(self) -> None:
+        """Messages arrived: the input is not quiet."""
+        self.lander.input_arrived()
+
+    def _handle_max_record_age(self) -> None:
+        """The lander's timers (``flush_max_minutes``) replace the SDK's fixed 5 minutes."""
+
+    # --- messages -------------------------------------------------------------------------
+
+    def bookmark_properties(self, stream: str) -> list[str]:
+        """The ``bookmark_properties`` of ``stream``'s latest SCHEMA message."""
+        return self._bookmarks.get(stream, [])
 
     def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
         stream = message_dict.get("stream")
+        bookmarks = message_dict.get("bookmark_properties")
+        if isinstance(stream, str):
+            self._bookmarks[stream] = (
+                [b for b in bookmarks or () if isinstance(b, str)]
+                if (isinstance(bookmarks, list))
+                else []
+            )
         previous = self._sinks_active.get(stream) if isinstance(stream, str) else None
         if isinstance(previous, AthenaSink) and previous.original_schema != message_dict.get(
             "schema"
         ):
             previous.flush()  # the old version's records go first, in input order
         super()._process_schema_message(message_dict)
-        stream = message_dict["stream"]
+        self._route_fast(message_dict["stream"])
+
+    def _route_fast(self, stream: str) -> None:
+        """Send ``stream``'s RECORD lines straight to its sink when nothing per-record applies."""
         reader = self.message_reader
         if not isinstance(reader, FastSingerReader):
             return
@@ -248,82 +261,47 @@ class TargetAthenaZuora(Target):
             or config.get("add_record_metadata")
         )
 
-    # --- durability: parts complete and catalog applied before STATE ---------------------
-
-    def seal(self) -> None:
-        """Convert everything buffered, close open parts, apply the catalog."""
-        for sink in [*self._sinks_active.values(), *self._sinks_to_clear]:
-            if isinstance(sink, AthenaSink):
-                sink.flush()
-        for writer in self._writers.values():
-            self.pipeline.submit_write(writer.close_part)
-        self.pipeline.join()
-        self._apply_catalog()
-
-    def _apply_catalog(self) -> None:
-        """Apply changed tables and register this run's partition where parts landed."""
-        for writer in self._writers.values():
-            if writer.catalog_stale and writer.table_schema is not None:
-                writer.catalog_stale = False
-                definition = self._apply_table(writer)
-                if writer.stats.parts:
-                    self.destination[1].add_partitions(definition, [self.clock.transfer_date])
-
-    def _apply_table(self, writer: ModelWriter) -> TableDefinition:
-        storage, catalog = self.destination
-        if not self._database_ready:
-            catalog.ensure_database(self.settings.schema)
-            self._database_ready = True
-        assert writer.table_schema is not None  # noqa: S101 - evolve() ran first
-        definition = TableDefinition(
-            database=self.settings.schema,
-            name=writer.model,
-            location=storage.uri(model_prefix(self.settings.schema, writer.model)),
-            schema=writer.table_schema,
-        )
-        catalog.apply_table(definition)
-        return definition
-
     def _write_state_message(self, state: dict[str, t.Any]) -> None:
-        self.seal()
-        super()._write_state_message(state)
+        """The SDK drains: a checkpoint, which prints the STATE once data is durable."""
+        self.lander.checkpoint()
 
     def process_endofpipe(self) -> None:
-        """Drain, seal, emit the final STATE, then summarise each table on stderr."""
-        super().process_endofpipe()
-        self.seal()
-        for writer in self._writers.values():
-            stats = writer.stats
-            self.logger.info(
-                "summary: table %s.%s: %d records, %d parts, %d bytes, %.2f s",
-                self.settings.schema,
-                writer.model,
-                stats.records,
-                stats.parts,
-                stats.bytes,
-                stats.seconds,
+        """End of input, or a graceful stop: land everything, print the final STATE."""
+        CONTROLLER.draining()
+        reader = self.message_reader
+        stopped = reader.stopped_by if isinstance(reader, FastSingerReader) else None
+        if stopped is not None:
+            self.logger.warning(
+                "%s received: landing everything read so far, then stopping",
+                signal_name(stopped),
             )
-        self.release()
+        super().process_endofpipe()
+        self.lander.checkpoint()  # also when no STATE ever arrived
+        self.lander.summarise()
+        self.lander.release()
+        if stopped is not None:
+            self.logger.warning(
+                "stopped by %s: everything read was landed and the last STATE printed covers "
+                "it; the tap resumes from there",
+                signal_name(stopped),
+            )
 
-    def release(self) -> None:
-        """Stop the worker, drop unfinished parts and temporary files, close clients."""
-        self.pipeline.shutdown()
-        for writer in self._writers.values():
-            writer.abort()
-        if self._tmp_dir is not None:
-            if self._remove_tmp is not None:
-                self._remove_tmp()
-            self._tmp_dir = None
-        if self._destination is not None:
-            for resource in self._destination:
-                resource.close()
-            self._destination = None
+    def run(self, file_input: t.IO[str] | None = None) -> None:
+        """Read and land the input; on any failure, drop what is not durable."""
+        try:
+            self.listen(file_input)
+        except Abort:
+            self.lander.abandon()
+            raise
+        except BaseException:
+            self.lander.release()
+            raise
 
     # --- CLI ------------------------------------------------------------------------------
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
-        """The Singer CLI plus ``--test`` and ``--print-iam-policy``."""
+        """The Singer CLI plus ``--test``, ``--print-iam-policy`` and ``--rebuild-catalog``."""
         command = super().get_singer_command()
         command.params.extend(
             [
@@ -337,29 +315,46 @@ class TargetAthenaZuora(Target):
                     is_flag=True,
                     help="Print the IAM access and trust policies this config needs.",
                 ),
+                click.Option(
+                    ["--rebuild-catalog"],
+                    is_flag=True,
+                    help="Rebuild the local DuckDB catalog from the parts under local_path "
+                    "(a moved or copied output folder, a damaged catalog), then exit.",
+                ),
             ]
         )
         return command
 
     @classmethod
-    def invoke(
+    def invoke(  # type: ignore[override]
         cls,
         *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,
+        file_input: t.IO[str] | None = None,
         connection_test: bool = False,
         print_iam_policy: bool = False,
-        **kwargs: t.Any,
+        rebuild_catalog: bool = False,
     ) -> None:
         """Run the target; a ``TargetError`` ends it with one line on stderr and exit code 1."""
         try:
-            if connection_test or print_iam_policy:
-                sys.exit(cls._run_tool(kwargs.get("config"), connection_test=connection_test))
-            super().invoke(**kwargs)
+            if connection_test or print_iam_policy or rebuild_catalog:
+                sys.exit(cls._run_tool(config, connection_test, print_iam_policy))
+            super(Target, cls).invoke(about=about, about_format=about_format)  # --about
+            cls.print_version(print_fn=cls.logger.info)
+            target = cls(
+                config=config.config if config else None,
+                validate_config=True,
+                parse_env_config=bool(config and config.parse_env),
+            )
+            target.run(file_input)
         except TargetError as error:
             cls.logger.error("%s", error, exc_info=cls.logger.isEnabledFor(logging.DEBUG))  # noqa: TRY400
             sys.exit(1)
 
     @classmethod
-    def _run_tool(cls, config: t.Any, *, connection_test: bool) -> int:
+    def _run_tool(cls, config: t.Any, connection_test: bool, print_iam_policy: bool) -> int:
         target = cls(
             config=config.config if config else None,
             validate_config=True,
@@ -370,7 +365,11 @@ class TargetAthenaZuora(Target):
             from target_athena_zuora.checks import run_connection_test  # noqa: PLC0415
 
             return run_connection_test(target.settings)
-        from target_athena_zuora.iam import policy_documents  # noqa: PLC0415
+        if print_iam_policy:
+            from target_athena_zuora.iam import policy_documents  # noqa: PLC0415
 
-        print(json.dumps(policy_documents(target.settings), indent=2))  # noqa: T201
-        return 0
+            print(json.dumps(policy_documents(target.settings), indent=2))  # noqa: T201
+            return 0
+        from target_athena_zuora.rebuild import rebuild_catalog  # noqa: PLC0415
+
+        return rebuild_catalog(target.settings, cls.logger)

@@ -1,17 +1,19 @@
 """Parts: an open Parquet writer per model, closed into a complete, never-overwriting part.
 
 A model keeps one open part while batches arrive; the part is closed when it reaches the
-configured size, when its schema changes, or when the target needs data to be durable
-(before STATE is emitted). Closing hands the finished file to the Storage, which creates it
-exclusively; on a conflict the next part number is taken.
+configured size, when its schema changes, or when the landing lifecycle needs data to be
+durable (a checkpoint, before STATE is emitted). Closing hands the finished file to the
+Storage, which creates it exclusively; on a conflict the next part number is taken.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,24 +22,38 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from target_athena_zuora.errors import KeyExistsError, SchemaError, StorageError
-from target_athena_zuora.glue_types import glue_type
+from target_athena_zuora.errors import KeyExistsError, StorageError
+from target_athena_zuora.files import os_reason
 from target_athena_zuora.layout import TransferClock, part_key
 from target_athena_zuora.storage import Storage
 
 _MAX_KEY_ATTEMPTS = 1000
-ROW_GROUP_BYTES = 16 * 1024 * 1024  # Arrow bytes gathered into one Parquet row group
+ROW_GROUP_BYTES = 16 * 1024 * 1024  # Arrow bytes gathered into one Parquet row group, at most
+_MIN_ROW_GROUP_BYTES = 64 * 1024
+_ROW_GROUPS_PER_PART = 8  # at least: the last one overshoots the part size by ~1/8 at most
+_FIRST_RATIO = 4.0  # Arrow bytes per Parquet byte assumed before a row group is measured
 T = TypeVar("T")
 
 
 @dataclass
 class ModelStats:
-    """What one model landed in this run."""
+    """What one model landed in this run; times are ``time.monotonic()`` readings."""
 
     records: int = 0
     parts: int = 0
     bytes: int = 0
-    seconds: float = 0.0
+    first_write: float | None = None  # when its first batch reached the writer
+    last_part: float | None = None  # when its last part was stored
+
+
+@dataclass(frozen=True)
+class LandedPart:
+    """A part just stored: what the per-part log line says."""
+
+    model: str
+    key: str
+    rows: int
+    bytes: int
 
 
 @dataclass(frozen=True)
@@ -49,30 +65,7 @@ class PartOptions:
     compression: str
     part_size_bytes: int
     tmp_dir: Path
-
-
-def merge_schemas(model: str, current: pa.Schema | None, new: pa.Schema) -> pa.Schema:
-    """Additive evolution: keep every column, append new ones; a changed type is an error."""
-    if current is None:
-        return new
-    fields = {f.name: f for f in current}
-    for field in new:
-        old = fields.get(field.name)
-        fields[field.name] = field if old is None else _merge_field(model, old, field)
-    return pa.schema(list(fields.values()))
-
-
-def _merge_field(model: str, old: pa.Field, new: pa.Field) -> pa.Field:
-    if old.type == new.type:
-        return old
-    if pa.types.is_struct(old.type) and pa.types.is_struct(new.type):
-        merged = merge_schemas(model, pa.schema(list(old.type)), pa.schema(list(new.type)))
-        return pa.field(old.name, pa.struct(list(merged)))
-    raise SchemaError(
-        f"stream for table {model}: column {old.name} changes type from {glue_type(old.type)} "
-        f"to {glue_type(new.type)}; readers cannot reconcile both in one table — keep the type "
-        "or land the new one under another column name with a stream map"
-    )
+    on_part: Callable[[LandedPart], None] | None = None
 
 
 def dictionary_columns(table: pa.Table) -> list[str]:
@@ -89,90 +82,132 @@ def dictionary_columns(table: pa.Table) -> list[str]:
     ]
 
 
+@contextmanager
+def os_errors(path: Path, verb: str = "write") -> Iterator[None]:
+    """Any OS error (full disk, permissions, read-only filesystem) as one ``StorageError``
+    line naming ``path`` and the reason."""
+    try:
+        yield
+    except OSError as error:
+        raise StorageError(f"cannot {verb} {path}: {os_reason(error)}") from error
+
+
 class ModelWriter:
-    """One model's parts in this run: the open part, the part counter, the table's columns."""
+    """One model's parts in this run: the open part and the part counter.
+
+    Row groups gather up to ``ROW_GROUP_BYTES`` of Arrow data, and less for small parts: the
+    Arrow-to-Parquet ratio observed so far sizes them to about an eighth of ``part_size_mb``,
+    so a part closes within about that much past the size.
+    """
 
     def __init__(self, model: str, storage: Storage, options: PartOptions) -> None:
         self.model = model
         self.storage = storage
         self.options = options
-        self.table_schema: pa.Schema | None = None  # union of every version seen
         self.stats = ModelStats()
-        self.catalog_stale = True
+        self.landed = False  # a part was stored since the catalog last registered one
         self._writer: pq.ParquetWriter | None = None
-        self._row_group: list[pa.Table] = []
-        self._row_group_bytes = 0
+        self._pending: list[pa.Table] = []
+        self._pending_bytes = 0
+        self._part_rows = 0
+        self._part_arrow_bytes = 0
+        self._ratio = _FIRST_RATIO
         self._tmp = options.tmp_dir / f"{model}.parquet.tmp"
         self._next_part = 0
 
-    def evolve(self, schema: pa.Schema) -> None:
-        """Take a (new) stream schema into the table's columns."""
-        merged = merge_schemas(self.model, self.table_schema, schema)
-        if self.table_schema is None or not merged.equals(self.table_schema):
-            self.table_schema = merged
-            self.catalog_stale = True
+    @property
+    def holds_data(self) -> bool:
+        """Whether records wait in the open part, not yet stored."""
+        return bool(self._pending) or self._writer is not None
+
+    def _row_group_bytes(self) -> int:
+        wanted = self.options.part_size_bytes * self._ratio / _ROW_GROUPS_PER_PART
+        return int(max(_MIN_ROW_GROUP_BYTES, min(ROW_GROUP_BYTES, wanted)))
 
     def write(self, table: pa.Table) -> None:
-        """Add ``table`` to the open part; row groups gather ~``ROW_GROUP_BYTES`` of batches."""
-        started = time.perf_counter()
-        if self._row_group and not self._row_group[0].schema.equals(table.schema):
+        """Add ``table`` to the open part (a different schema closes it first)."""
+        if self.stats.first_write is None:
+            self.stats.first_write = time.monotonic()
+        current = self._pending[0].schema if self._pending else None
+        if current is None and self._writer is not None:
+            current = self._writer.schema
+        if current is not None and not current.equals(table.schema):
             self.close_part()
-        self._row_group.append(table)
-        self._row_group_bytes += table.nbytes
+        self._pending.append(table)
+        self._pending_bytes += table.nbytes
         self.stats.records += table.num_rows
-        if self._row_group_bytes >= ROW_GROUP_BYTES:
-            self._write_row_group()
-        self.stats.seconds += time.perf_counter() - started
+        if self._pending_bytes >= self._row_group_bytes():
+            self._write_pending()
 
-    def _write_row_group(self) -> None:
-        if not self._row_group:
+    def _write_pending(self) -> None:
+        if not self._pending:
             return
-        table = pa.concat_tables(self._row_group)
-        self._row_group, self._row_group_bytes = [], 0
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(
-                self._tmp,
-                table.schema,
-                compression=self.options.compression,
-                use_dictionary=dictionary_columns(table),
-            )
-        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
-        if self._tmp.stat().st_size >= self.options.part_size_bytes:
+        table = pa.concat_tables(self._pending)
+        self._pending, self._pending_bytes = [], 0
+        row_bytes = max(1, table.nbytes // max(table.num_rows, 1))
+        start = 0
+        while start < table.num_rows:
+            rows = max(1, self._row_group_bytes() // row_bytes)
+            self._write_row_group(table.slice(start, rows))
+            start += rows
+
+    def _write_row_group(self, table: pa.Table) -> None:
+        with os_errors(self._tmp):
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(
+                    self._tmp,
+                    table.schema,
+                    compression=self.options.compression,
+                    use_dictionary=dictionary_columns(table),
+                )
+            self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            size = self._tmp.stat().st_size
+        self._part_rows += table.num_rows
+        self._part_arrow_bytes += table.nbytes
+        if size:
+            self._ratio = max(1.0, self._part_arrow_bytes / size)
+        if size >= self.options.part_size_bytes:
             self.close_part()
 
     def close_part(self) -> None:
         """Finish the open part and store it under the next free part number."""
-        self._write_row_group()
+        self._write_pending()
         if self._writer is None:
             return
-        started = time.perf_counter()
-        self._writer.close()
-        self._writer = None
-        size = self._tmp.stat().st_size
+        with os_errors(self._tmp):
+            self._writer.close()
+            self._writer = None
+            size = self._tmp.stat().st_size
+        key = self._store()
+        with os_errors(self._tmp, "remove"):
+            self._tmp.unlink(missing_ok=True)
+        rows, self._part_rows, self._part_arrow_bytes = self._part_rows, 0, 0
+        self.stats.parts += 1
+        self.stats.bytes += size
+        self.stats.last_part = time.monotonic()
+        self.landed = True
+        if self.options.on_part is not None:
+            self.options.on_part(LandedPart(self.model, key, rows, size))
+
+    def _store(self) -> str:
         for _ in range(_MAX_KEY_ATTEMPTS):
             key = part_key(self.options.schema, self.model, self.options.clock, self._next_part)
             self._next_part += 1
             try:
                 self.storage.create(key, self._tmp)
-                break
             except KeyExistsError:
                 continue
-        else:
-            raise StorageError(f"table {self.model}: no free part number after {_MAX_KEY_ATTEMPTS}")
-        self._tmp.unlink(missing_ok=True)
-        self.stats.parts += 1
-        self.stats.bytes += size
-        self.stats.seconds += time.perf_counter() - started
-        self.catalog_stale = True
+            return key
+        raise StorageError(f"table {self.model}: no free part number after {_MAX_KEY_ATTEMPTS}")
 
     def abort(self) -> None:
         """Drop the open part: its records were never acknowledged by a STATE."""
-        self._row_group, self._row_group_bytes = [], 0
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            finally:
-                self._writer = None
+        self._pending, self._pending_bytes = [], 0
+        self._part_rows, self._part_arrow_bytes = 0, 0
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(OSError):  # a full disk, say: the file goes all the same
+                writer.close()
         self._tmp.unlink(missing_ok=True)
 
 

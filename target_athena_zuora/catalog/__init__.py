@@ -22,6 +22,8 @@ class TableDefinition:
     ``location`` is the storage URI of the model's folder (ending in ``/``); ``schema`` holds
     the data columns (the union of every version seen, in order of first appearance); the
     partition key ``dt`` (a ``YYYY-MM-DD`` string in the path) is not among them.
+    ``key_properties`` (column names) and ``replication_key`` (a column name, or None) are
+    the stream's, kept with the table for its ``_current`` view.
     """
 
     database: str
@@ -30,6 +32,8 @@ class TableDefinition:
     schema: pa.Schema
     partition_keys: tuple[str, ...] = (PARTITION_KEY,)
     parameters: Mapping[str, str] = field(default_factory=dict)
+    key_properties: tuple[str, ...] = ()
+    replication_key: str | None = None
 
 
 class Catalog(Protocol):
@@ -39,12 +43,20 @@ class Catalog(Protocol):
         """Create the database when missing."""
         ...
 
-    def apply_table(self, definition: TableDefinition) -> None:
-        """Create the table, or evolve it additively to ``definition`` (never drop columns)."""
+    def apply_table(self, definition: TableDefinition) -> TableDefinition:
+        """Create the table, or merge ``definition``'s columns into it by the one rule
+        (``evolution.merge_schemas``: union in first-seen order, never dropped); return the
+        table as it now is. A column changing type raises ``SchemaError`` and changes
+        nothing."""
         ...
 
     def add_partitions(self, definition: TableDefinition, values: Sequence[str]) -> None:
-        """Register ``dt`` partitions (values like ``2024-01-31``); existing ones are fine."""
+        """Register ``dt`` partitions (values like ``2024-01-31``) with the table's columns;
+        existing ones are fine."""
+        ...
+
+    def publish(self) -> None:
+        """Make everything applied so far visible to readers."""
         ...
 
     def close(self) -> None:

@@ -6,13 +6,20 @@ import datetime as dt
 import time
 import typing as t
 from collections.abc import Sequence
+from dataclasses import replace
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from target_athena_zuora.aws import aws_error, error_code
+from target_athena_zuora.aws_errors import aws_error, error_code, one_line
 from target_athena_zuora.catalog import PARTITION_KEY, TableDefinition
-from target_athena_zuora.errors import CatalogError
-from target_athena_zuora.glue_types import glue_columns, storage_descriptor, table_input
+from target_athena_zuora.errors import CatalogError, SchemaError
+from target_athena_zuora.evolution import merge_schemas
+from target_athena_zuora.glue_types import (
+    arrow_schema,
+    glue_columns,
+    storage_descriptor,
+    table_input,
+)
 
 # IAM actions this module calls (iam.py builds the policy from these lists).
 IAM_ACTIONS = (
@@ -22,67 +29,13 @@ IAM_ACTIONS = (
     "glue:CreateTable",
     "glue:UpdateTable",
     "glue:BatchCreatePartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+    "glue:BatchUpdatePartition",
 )
 _ATTEMPTS = 6  # concurrent writers: re-read the table and try again
 _RETRY = {"ConcurrentModificationException", "AlreadyExistsException"}
-
-
-def merge_columns(
-    table: str, existing: list[dict[str, str]], new: list[dict[str, str]]
-) -> list[dict[str, str]]:
-    """Additive evolution: existing columns keep their place, new ones are appended."""
-    merged = {c["Name"]: dict(c) for c in existing}
-    for column in new:
-        old = merged.get(column["Name"])
-        if old is None or widens(old["Type"], column["Type"]):
-            merged[column["Name"]] = {"Name": column["Name"], "Type": column["Type"]}
-        else:
-            raise CatalogError(
-                f"Glue table {table}: column {column['Name']} is {old['Type']} in Glue but "
-                f"{column['Type']} in the data; Athena cannot read both — keep the type or land "
-                "it under another column name"
-            )
-    return list(merged.values())
-
-
-def widens(old: str, new: str) -> bool:
-    """Whether Glue type ``new`` only adds to ``old``: equal, or struct fields added (at any
-    depth, Parquet structs are read by field name) with every existing field widened."""
-    if old == new:
-        return True
-    old_fields, new_fields = _struct_fields(old), _struct_fields(new)
-    if old_fields is not None and new_fields is not None:
-        return all(
-            name in new_fields and widens(kind, new_fields[name])
-            for name, kind in old_fields.items()
-        )
-    old_item, new_item = _inner(old, "array<"), _inner(new, "array<")
-    return old_item is not None and new_item is not None and widens(old_item, new_item)
-
-
-def _inner(glue_type: str, opening: str) -> str | None:
-    if glue_type.startswith(opening) and glue_type.endswith(">"):
-        return glue_type[len(opening) : -1]
-    return None
-
-
-def _struct_fields(glue_type: str) -> dict[str, str] | None:
-    """``struct<a:bigint,b:decimal(9,2)>`` -> ``{"a": "bigint", "b": "decimal(9,2)"}``."""
-    inner = _inner(glue_type, "struct<")
-    if inner is None:
-        return None
-    fields: dict[str, str] = {}
-    depth, start = 0, 0
-    for index, char in enumerate(f"{inner},"):
-        if char in "<(":
-            depth += 1
-        elif char in ">)":
-            depth -= 1
-        elif char == "," and depth == 0 and index > start:
-            name, _, kind = inner[start:index].partition(":")
-            fields[name] = kind
-            start = index + 1
-    return fields
+_PARTITION_BATCH = 100  # BatchUpdatePartition / BatchGetPartition take at most 100 entries
 
 
 class GlueCatalog:
@@ -94,10 +47,12 @@ class GlueCatalog:
         *,
         partition_projection: bool = False,
         first_date: str | None = None,
+        timestamp_unit: str = "ms",
     ) -> None:
         self.client = client
         self.partition_projection = partition_projection
         self.first_date = first_date or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+        self.timestamp_unit = timestamp_unit
 
     def ensure_database(self, name: str) -> None:
         """Create the database when missing (already existing is fine)."""
@@ -120,16 +75,18 @@ class GlueCatalog:
                     error, "glue:CreateDatabase", f"database {name}", CatalogError
                 ) from error
 
-    def apply_table(self, definition: TableDefinition) -> None:
-        """Create the table or evolve it (new columns appended), with optimistic retries."""
+    def apply_table(self, definition: TableDefinition) -> TableDefinition:
+        """Create the table, or merge ``definition``'s columns into Glue's by the one rule
+        (``evolution``) and bring every partition whose columns differ up to the table's;
+        optimistic retries on concurrent changes."""
         resource = f"{definition.database}.{definition.name}"
         for attempt in range(_ATTEMPTS):
             try:
                 existing = self._get_table(definition)
                 if existing is None:
                     self._create(definition)
-                else:
-                    self._update(definition, existing)
+                    return definition
+                applied = self._update(definition, existing)
             except ClientError as error:
                 if error_code(error) in _RETRY and attempt < _ATTEMPTS - 1:
                     time.sleep(0.2 * 2**attempt)
@@ -137,7 +94,69 @@ class GlueCatalog:
                 raise aws_error(error, _action(error), resource, CatalogError) from error
             except BotoCoreError as error:
                 raise aws_error(error, "glue:UpdateTable", resource, CatalogError) from error
+            break
+        self.sync_partitions(applied)
+        return applied
+
+    def sync_partitions(self, definition: TableDefinition, values: Sequence[str] = ()) -> None:
+        """Update every registered partition (or those of ``values``) whose columns differ
+        from the table's, in batches."""
+        if self.partition_projection:
             return
+        wanted = glue_columns(definition.schema)
+        resource = f"{definition.database}.{definition.name}"
+        try:
+            partitions = self._partitions(definition, values)
+            stale = [p for p in partitions if p["StorageDescriptor"].get("Columns") != wanted]
+            for start in range(0, len(stale), _PARTITION_BATCH):
+                self._update_partitions(definition, wanted, stale[start : start + _PARTITION_BATCH])
+        except ClientError as error:
+            raise aws_error(error, _action(error), resource, CatalogError) from error
+        except BotoCoreError as error:
+            raise aws_error(error, "glue:BatchUpdatePartition", resource, CatalogError) from error
+
+    def _partitions(
+        self, definition: TableDefinition, values: Sequence[str]
+    ) -> list[dict[str, t.Any]]:
+        names = {"DatabaseName": definition.database, "TableName": definition.name}
+        if not values:
+            pages = self.client.get_paginator("get_partitions").paginate(**names)
+            return [p for page in pages for p in page.get("Partitions", [])]
+        found: list[dict[str, t.Any]] = []
+        for start in range(0, len(values), _PARTITION_BATCH):
+            wanted = [{"Values": [v]} for v in values[start : start + _PARTITION_BATCH]]
+            response = self.client.batch_get_partition(**names, PartitionsToGet=wanted)
+            found.extend(response.get("Partitions", []))
+        return found
+
+    def _update_partitions(
+        self,
+        definition: TableDefinition,
+        columns: list[dict[str, str]],
+        partitions: list[dict[str, t.Any]],
+    ) -> None:
+        entries = [
+            {
+                "PartitionValueList": p["Values"],
+                "PartitionInput": {
+                    "Values": p["Values"],
+                    "StorageDescriptor": storage_descriptor(
+                        columns, p["StorageDescriptor"]["Location"]
+                    ),
+                },
+            }
+            for p in partitions
+        ]
+        response = self.client.batch_update_partition(
+            DatabaseName=definition.database, TableName=definition.name, Entries=entries
+        )
+        for failure in response.get("Errors", []):
+            detail = failure.get("ErrorDetail", {})
+            raise CatalogError(
+                f"glue:BatchUpdatePartition on {definition.database}.{definition.name} "
+                f"{failure.get('PartitionValueList')}: {detail.get('ErrorCode')}: "
+                f"{one_line(str(detail.get('ErrorMessage')))}"
+            )
 
     def add_partitions(self, definition: TableDefinition, values: Sequence[str]) -> None:
         """Register ``dt`` partitions; existing ones are fine; nothing to do with projection."""
@@ -162,13 +181,20 @@ class GlueCatalog:
             )
         except (ClientError, BotoCoreError) as error:
             raise aws_error(error, "glue:BatchCreatePartition", resource, CatalogError) from error
+        existing: list[str] = []
         for failure in response.get("Errors", []):
             detail = failure.get("ErrorDetail", {})
             if detail.get("ErrorCode") != "AlreadyExistsException":
                 raise CatalogError(
                     f"glue:BatchCreatePartition on {resource} {failure.get('PartitionValues')}: "
-                    f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage')}"
+                    f"{detail.get('ErrorCode')}: {one_line(str(detail.get('ErrorMessage')))}"
                 )
+            existing.extend(failure.get("PartitionValues") or [])
+        if existing:  # registered by an earlier run: bring its columns up to the table's
+            self.sync_partitions(definition, existing)
+
+    def publish(self) -> None:
+        """Nothing to do: Glue changes are visible once made."""
 
     def close(self) -> None:
         """Nothing held open."""
@@ -191,21 +217,27 @@ class GlueCatalog:
             TableInput=table_input(definition, projection_start=start),
         )
 
-    def _update(self, definition: TableDefinition, existing: dict[str, t.Any]) -> None:
+    def _update(self, definition: TableDefinition, existing: dict[str, t.Any]) -> TableDefinition:
         resource = f"{definition.database}.{definition.name}"
-        columns = merge_columns(
-            resource, existing["StorageDescriptor"]["Columns"], glue_columns(definition.schema)
-        )
+        columns = existing["StorageDescriptor"].get("Columns", [])
+        try:
+            current = arrow_schema([(c["Name"], c["Type"]) for c in columns], self.timestamp_unit)
+        except SchemaError as error:
+            raise CatalogError(f"Glue table {resource}: {error}") from None
+        applied = replace(definition, schema=merge_schemas(resource, current, definition.schema))
         start = None
         if self.partition_projection:
             start = _projection_start(existing) or self.first_date
-        wanted = table_input(definition, columns, projection_start=start)
-        if _same(existing, wanted):
-            return
-        arguments: dict[str, t.Any] = {"DatabaseName": definition.database, "TableInput": wanted}
-        if existing.get("VersionId"):
-            arguments["VersionId"] = existing["VersionId"]
-        self.client.update_table(**arguments)
+        wanted = table_input(applied, projection_start=start)
+        if not _same(existing, wanted):
+            arguments: dict[str, t.Any] = {
+                "DatabaseName": definition.database,
+                "TableInput": wanted,
+            }
+            if existing.get("VersionId"):
+                arguments["VersionId"] = existing["VersionId"]
+            self.client.update_table(**arguments)
+        return applied
 
 
 def _projection_start(existing: dict[str, t.Any]) -> str | None:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from target_athena_zuora.errors import KeyExistsError, StorageError
+from target_athena_zuora.files import fsync_directory, fsync_file, os_reason
 
 
 class LocalStorage:
@@ -19,13 +20,13 @@ class LocalStorage:
         destination = self.root / key
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            _fsync(source)
+            fsync_file(source)
             os.link(source, destination)  # atomic and exclusive: never overwrites
-            _fsync_dir(destination.parent)
+            fsync_directory(destination.parent)
         except FileExistsError as error:
             raise KeyExistsError(f"{destination} already exists") from error
         except OSError as error:
-            raise StorageError(f"cannot write {destination}: {error.strerror}") from error
+            raise StorageError(f"cannot write {destination}: {os_reason(error)}") from error
 
     def uri(self, key: str) -> str:
         """The absolute path of ``key`` (a trailing ``/`` is kept)."""
@@ -38,16 +39,3 @@ class LocalStorage:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

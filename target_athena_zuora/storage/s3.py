@@ -8,7 +8,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from target_athena_zuora.aws import aws_error, error_code
+from target_athena_zuora.aws_errors import aws_error, error_code
 from target_athena_zuora.errors import KeyExistsError, StorageError
 
 MAX_SINGLE_PUT = 5 * 1024**3  # S3's limit for one PUT

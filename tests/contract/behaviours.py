@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from target_athena_zuora.catalog import Catalog, TableDefinition
-from target_athena_zuora.errors import CatalogError, KeyExistsError, StorageError
+from target_athena_zuora.errors import CatalogError, KeyExistsError, SchemaError, StorageError
 from target_athena_zuora.storage import Storage
 
 
@@ -157,6 +157,12 @@ def _write_part(
     sut.storage.create(key, source)
 
 
+def _apply(sut: CatalogUnderTest, definition: TableDefinition) -> TableDefinition:
+    applied = sut.catalog.apply_table(definition)
+    sut.catalog.publish()
+    return applied
+
+
 def _expected_columns(sut: CatalogUnderTest, schema: pa.Schema) -> list[tuple[str, str]]:
     partition_type = sut.partition_type or sut.type_name(pa.date32())
     return [(f.name, sut.type_name(f.type)) for f in schema] + [("dt", partition_type)]
@@ -167,14 +173,14 @@ def catalog_creates_database_idempotently(sut: CatalogUnderTest) -> None:
     sut.catalog.ensure_database(database)
     sut.catalog.ensure_database(database)
     table = _unique("invoice")
-    sut.catalog.apply_table(_definition(sut, database, table, SCHEMA_V1))
+    _apply(sut, _definition(sut, database, table, SCHEMA_V1))
     assert sut.columns(database, table)
 
 
 def catalog_table_has_the_definition_columns(sut: CatalogUnderTest) -> None:
     database, table = _unique("db"), _unique("invoice")
     sut.catalog.ensure_database(database)
-    sut.catalog.apply_table(_definition(sut, database, table, SCHEMA_V1))
+    _apply(sut, _definition(sut, database, table, SCHEMA_V1))
     assert sut.columns(database, table) == _expected_columns(sut, SCHEMA_V1)
 
 
@@ -182,8 +188,8 @@ def catalog_apply_is_idempotent(sut: CatalogUnderTest) -> None:
     database, table = _unique("db"), _unique("invoice")
     sut.catalog.ensure_database(database)
     definition = _definition(sut, database, table, SCHEMA_V1)
-    sut.catalog.apply_table(definition)
-    sut.catalog.apply_table(definition)
+    _apply(sut, definition)
+    _apply(sut, definition)
     assert sut.columns(database, table) == _expected_columns(sut, SCHEMA_V1)
 
 
@@ -191,13 +197,14 @@ def catalog_evolves_additively(sut: CatalogUnderTest) -> None:
     database, table = _unique("db"), _unique("invoice")
     sut.catalog.ensure_database(database)
     v1 = _definition(sut, database, table, SCHEMA_V1)
-    sut.catalog.apply_table(v1)
+    _apply(sut, v1)
     _write_part(
         sut, v1, pa.table({"id": ["old"], "amount": [1.5]}).cast(pa.schema(list(SCHEMA_V1)[:2])), 0
     )
     v2 = _definition(sut, database, table, SCHEMA_V2)
-    sut.catalog.apply_table(v2)
+    _apply(sut, v2)
     sut.catalog.add_partitions(v2, ["2024-01-31"])
+    sut.catalog.publish()
     assert sut.columns(database, table) == _expected_columns(sut, SCHEMA_V2)
     if sut.rows is not None:
         (row,) = sut.rows(database, table)
@@ -214,9 +221,10 @@ def catalog_reads_parts_with_dt_from_the_path(sut: CatalogUnderTest) -> None:
     )
     _write_part(sut, definition, data, 0)
     _write_part(sut, definition, data.slice(0, 1), 1)
-    sut.catalog.apply_table(definition)
+    _apply(sut, definition)
     sut.catalog.add_partitions(definition, ["2024-01-31"])
     sut.catalog.add_partitions(definition, ["2024-01-31"])  # registering again is fine
+    sut.catalog.publish()
     if sut.rows is not None:
         rows = sut.rows(database, table)
         assert sorted(r["id"] for r in rows) == ["a", "a", "b"]
@@ -226,7 +234,7 @@ def catalog_reads_parts_with_dt_from_the_path(sut: CatalogUnderTest) -> None:
 def catalog_empty_table_is_queryable(sut: CatalogUnderTest) -> None:
     database, table = _unique("db"), _unique("payment")
     sut.catalog.ensure_database(database)
-    sut.catalog.apply_table(_definition(sut, database, table, SCHEMA_V1))
+    _apply(sut, _definition(sut, database, table, SCHEMA_V1))
     assert sut.columns(database, table) == _expected_columns(sut, SCHEMA_V1)
     if sut.rows is not None:
         assert sut.rows(database, table) == []
@@ -235,18 +243,61 @@ def catalog_empty_table_is_queryable(sut: CatalogUnderTest) -> None:
 def catalog_refuses_a_changed_column_type(sut: CatalogUnderTest) -> None:
     database, table = _unique("db"), _unique("invoice")
     sut.catalog.ensure_database(database)
-    sut.catalog.apply_table(_definition(sut, database, table, SCHEMA_V1))
+    _apply(sut, _definition(sut, database, table, SCHEMA_V1))
     changed = pa.schema([pa.field("id", pa.int64()), *list(SCHEMA_V1)[1:]])
     try:
-        sut.catalog.apply_table(_definition(sut, database, table, changed))
-    except CatalogError as error:
+        _apply(sut, _definition(sut, database, table, changed))
+    except (CatalogError, SchemaError) as error:
         assert "id" in str(error), error
     else:
-        raise AssertionError("a column changing type must be a CatalogError")
+        raise AssertionError("a column changing type must be refused")
     assert sut.columns(database, table) == _expected_columns(sut, SCHEMA_V1)  # unchanged
 
 
+def catalog_keeps_every_column_ever_landed(sut: CatalogUnderTest) -> None:
+    """A column a later version stops sending stays, in place, reading NULL for new rows;
+    new columns and struct fields go to the end (the one rule, ``evolution``)."""
+    database, table = _unique("db"), _unique("account")
+    sut.catalog.ensure_database(database)
+    v1 = pa.schema(
+        [
+            ("id", pa.string()),
+            ("deleted", pa.bool_()),
+            ("bill_to", pa.struct([("city", pa.string()), ("zip", pa.int64())])),
+        ]
+    )
+    first = _apply(sut, _definition(sut, database, table, v1))
+    assert first.schema == v1
+    _write_part(sut, first, pa.table({"id": ["a"], "deleted": [True]}), 0)
+    sut.catalog.add_partitions(first, ["2024-01-31"])
+    v2 = pa.schema(
+        [
+            ("id", pa.string()),
+            ("bill_to", pa.struct([("street", pa.string()), ("city", pa.string())])),
+            ("name", pa.string()),
+        ]
+    )
+    second = _apply(sut, _definition(sut, database, table, v2))
+    expected = pa.schema(
+        [
+            ("id", pa.string()),
+            ("deleted", pa.bool_()),
+            (
+                "bill_to",
+                pa.struct([("city", pa.string()), ("zip", pa.int64()), ("street", pa.string())]),
+            ),
+            ("name", pa.string()),
+        ]
+    )
+    assert second.schema == expected
+    assert sut.columns(database, table) == _expected_columns(sut, expected)
+    if sut.rows is not None:
+        (row,) = sut.rows(database, table)
+        assert row["id"] == "a" and row["deleted"] is True and row["name"] is None
+
+
 CATALOG_BEHAVIOURS: list[Callable[[CatalogUnderTest], None]] = [
+    catalog_keeps_every_column_ever_landed,
     catalog_refuses_a_changed_column_type,
     catalog_creates_database_idempotently,
     catalog_table_has_the_definition_columns,

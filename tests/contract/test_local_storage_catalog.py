@@ -20,7 +20,7 @@ from contract.behaviours import (
 )
 from target_athena_zuora.catalog import TableDefinition
 from target_athena_zuora.catalog.duckdb import DuckDBCatalog, duckdb_type
-from target_athena_zuora.errors import CatalogError, StorageError
+from target_athena_zuora.errors import SchemaError, StorageError
 from target_athena_zuora.storage.local import LocalStorage
 
 
@@ -40,7 +40,7 @@ def duckdb_catalog(tmp_path: Path) -> Iterator[CatalogUnderTest]:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     path = root / "catalog.duckdb"
-    catalog = DuckDBCatalog(path)
+    catalog = DuckDBCatalog(root)
 
     def columns(database: str, table: str) -> list[tuple[str, str]]:
         with duckdb.connect(str(path), read_only=True) as connection:
@@ -101,9 +101,13 @@ def test_local_storage_leaves_no_partial_file_on_failure(tmp_path: Path) -> None
 
 
 def test_duckdb_catalog_error_names_the_table(tmp_path: Path) -> None:
-    catalog = DuckDBCatalog(tmp_path / "catalog.duckdb")
+    catalog = DuckDBCatalog(tmp_path)
     definition = TableDefinition(
-        "missing_db", "invoice", str(tmp_path) + "/", pa.schema([("id", pa.string())])
+        "zuora", "invoice", str(tmp_path) + "/", pa.schema([("id", pa.string())])
     )
-    with pytest.raises(CatalogError, match=r"missing_db\.invoice"):
-        catalog.apply_table(definition)
+    catalog.apply_table(definition)
+    changed = TableDefinition(
+        "zuora", "invoice", str(tmp_path) + "/", pa.schema([("id", pa.int64())])
+    )
+    with pytest.raises(SchemaError, match=r"zuora\.invoice"):
+        catalog.apply_table(changed)

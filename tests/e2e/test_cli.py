@@ -190,7 +190,11 @@ def test_layout(sample: Any) -> None:
     for model in MODELS.values():
         assert sorted(int(m["part"]) for m in matches if m and m["model"] == model) == [0]
     leftovers = [
-        p for p in result.root.rglob("*") if p.is_file() and p.suffix not in {".parquet", ".duckdb"}
+        p
+        for p in result.root.rglob("*")
+        if p.is_file()
+        and p.suffix not in {".parquet", ".duckdb"}
+        and p.name not in {"catalog.json", ".catalog.lock"}
     ]
     assert leftovers == [], "temporary files left behind"
 

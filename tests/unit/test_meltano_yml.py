@@ -13,7 +13,13 @@ import pytest
 import yaml  # type: ignore[import-untyped]  # no stubs installed
 
 REPO = Path(__file__).parents[2]
-KINDS = {"string": "string", "integer": "integer", "boolean": "boolean", "object": "object"}
+KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "number": "decimal",
+    "boolean": "boolean",
+    "object": "object",
+}
 
 
 @functools.cache

@@ -1,0 +1,44 @@
+"""Durable local files: fsync, atomic replacement, and OS errors in the OS's words."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def os_reason(error: OSError) -> str:
+    """``No space left on device``: the OS's words for ``error``, never a bare errno."""
+    if error.errno:
+        return os.strerror(error.errno)
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def fsync_file(path: Path) -> None:
+    """Flush ``path``'s data to the disk."""
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def fsync_directory(path: Path) -> None:
+    """Flush ``path``'s entries (a new or renamed file in it) to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` whole or not at all (temporary file, fsync, rename);
+    raises ``OSError``, leaving no temporary file behind."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(path)
+        fsync_directory(path.parent)
+    finally:
+        temporary.unlink(missing_ok=True)
