@@ -26,12 +26,19 @@ if t.TYPE_CHECKING:
     from target_athena_zuora.storage import Storage
 
 USER_AGENT = "target-athena-zuora"
-RETRIES = Config(
-    retries={"mode": "adaptive", "max_attempts": 10},
-    user_agent_extra=USER_AGENT,
-    connect_timeout=10,
-    read_timeout=120,
-)
+
+
+def client_config(settings: Settings) -> Config:
+    """Retries (botocore's adaptive mode) and timeouts: an endpoint that accepts connections
+    and never answers fails after about attempts x read timeout, not minutes later."""
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": settings.aws_max_attempts},
+        user_agent_extra=USER_AGENT,
+        connect_timeout=settings.aws_connect_timeout_seconds,
+        read_timeout=settings.aws_read_timeout_seconds,
+    )
+
+
 # Their DEBUG records carry request headers and bodies: the session token, the external id.
 WIRE_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
 
@@ -51,7 +58,7 @@ class Clients:
                 service,  # type: ignore[call-overload]
                 endpoint_url=self.settings.endpoint_url,
                 region_name=self.settings.region,
-                config=RETRIES,
+                config=client_config(self.settings),
             )
         except NoRegionError as error:
             raise ConfigError(
@@ -100,7 +107,7 @@ def _assumed_role(settings: Settings, base: boto3.Session) -> boto3.Session:
             service,
             endpoint_url=settings.endpoint_url,
             region_name=settings.region,
-            config=RETRIES,
+            config=client_config(settings),
             **kwargs,
         )
 

@@ -354,6 +354,9 @@ class Lander:
 
     # --- the end ---------------------------------------------------------------------------
 
+    def land_transfer_status(self) -> None:
+        """At the end of a clean run: one ``_transfer_status`` row per model (issue 9)."""
+
     def summarise(self) -> None:
         """One line per table: records, parts, bytes and the stream's wall time."""
         for model, writer in self.writers.items():

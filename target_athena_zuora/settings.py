@@ -55,6 +55,10 @@ class Settings:
     partition_projection: bool = False
     flush_idle_seconds: float = 30.0
     flush_max_minutes: float = 5.0
+    current_views: bool = True
+    aws_connect_timeout_seconds: float = 5.0
+    aws_read_timeout_seconds: float = 15.0
+    aws_max_attempts: int = 4
 
     @property
     def on_aws(self) -> bool:
@@ -103,6 +107,12 @@ class Settings:
             partition_projection=bool(config.get("partition_projection", False)),
             flush_idle_seconds=_positive_number(config, "flush_idle_seconds", 30.0),
             flush_max_minutes=_positive_number(config, "flush_max_minutes", 5.0),
+            current_views=config.get("current_views", True) is not False,
+            aws_connect_timeout_seconds=_positive_number(
+                config, "aws_connect_timeout_seconds", 5.0
+            ),
+            aws_read_timeout_seconds=_positive_number(config, "aws_read_timeout_seconds", 15.0),
+            aws_max_attempts=_positive_int(config, "aws_max_attempts", 4),
         )
         settings._check_auth()
         if config.get("load_method") not in (None, "", "append-only"):

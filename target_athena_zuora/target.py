@@ -116,6 +116,34 @@ def _config_schema() -> dict[str, t.Any]:
             "partitions in Glue.",
         ),
         th.Property(
+            "aws_connect_timeout_seconds",
+            th.NumberType,
+            default=5,
+            description="Seconds to wait for a connection to an AWS endpoint.",
+        ),
+        th.Property(
+            "aws_read_timeout_seconds",
+            th.NumberType,
+            default=15,
+            description="Seconds to wait for an AWS endpoint's answer; with "
+            "`aws_max_attempts`, an endpoint that never answers fails the run in about a "
+            "minute.",
+        ),
+        th.Property(
+            "aws_max_attempts",
+            th.IntegerType,
+            default=4,
+            description="Attempts per AWS call (botocore's adaptive retries: throttling, "
+            "timeouts, 5xx).",
+        ),
+        th.Property(
+            "current_views",
+            th.BooleanType,
+            default=True,
+            description="Keep a `<model>_current` view beside each table whose stream has key "
+            "properties: one row per key, its latest version, soft deletes left out.",
+        ),
+        th.Property(
             "fast_path",
             th.BooleanType,
             default=True,
@@ -277,6 +305,8 @@ class TargetAthenaZuora(Target):
             )
         super().process_endofpipe()
         self.lander.checkpoint()  # also when no STATE ever arrived
+        if stopped is None:
+            self.lander.land_transfer_status()
         self.lander.summarise()
         self.lander.release()
         if stopped is not None:

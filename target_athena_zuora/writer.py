@@ -139,17 +139,21 @@ class ModelWriter:
         if self._pending_bytes >= self._row_group_bytes():
             self._write_pending()
 
-    def _write_pending(self) -> None:
+    def _write_pending(self, *, final: bool = False) -> None:
+        """Write full row groups of what is pending (everything when ``final``); a smaller
+        remainder waits for the next batches."""
         if not self._pending:
             return
         table = pa.concat_tables(self._pending)
         self._pending, self._pending_bytes = [], 0
         row_bytes = max(1, table.nbytes // max(table.num_rows, 1))
-        start = 0
-        while start < table.num_rows:
+        while table.num_rows:
             rows = max(1, self._row_group_bytes() // row_bytes)
-            self._write_row_group(table.slice(start, rows))
-            start += rows
+            if table.num_rows < rows and not final:
+                self._pending, self._pending_bytes = [table], table.nbytes
+                return
+            self._write_row_group(table.slice(0, rows))
+            table = table.slice(rows)
 
     def _write_row_group(self, table: pa.Table) -> None:
         with os_errors(self._tmp):
@@ -171,7 +175,7 @@ class ModelWriter:
 
     def close_part(self) -> None:
         """Finish the open part and store it under the next free part number."""
-        self._write_pending()
+        self._write_pending(final=True)
         if self._writer is None:
             return
         with os_errors(self._tmp):
