@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from target_athena_zuora.catalog import Catalog, TableDefinition
+from target_athena_zuora.catalog import Catalog, TableDefinition, part_metadata
 from target_athena_zuora.destinations import build_destination
 from target_athena_zuora.errors import SchemaError
 from target_athena_zuora.evolution import merge_schemas
@@ -221,6 +221,7 @@ class Lander:
         if writer is None:
             writer = ModelWriter(model, self.destination[0], self._part_options())
             self.writers[model] = writer
+        writer.metadata = part_metadata(self._tables[model])
         return writer
 
     def _definition(self, stream_schema: StreamSchema) -> TableDefinition:

@@ -106,6 +106,7 @@ class ModelWriter:
         self.options = options
         self.stats = ModelStats()
         self.landed = False  # a part was stored since the catalog last registered one
+        self.metadata: dict[bytes, bytes] = {}  # written into each part's schema
         self._writer: pq.ParquetWriter | None = None
         self._pending: list[pa.Table] = []
         self._pending_bytes = 0
@@ -160,7 +161,7 @@ class ModelWriter:
             if self._writer is None:
                 self._writer = pq.ParquetWriter(
                     self._tmp,
-                    table.schema,
+                    table.schema.with_metadata(self.metadata),
                     compression=self.options.compression,
                     use_dictionary=dictionary_columns(table),
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -13,6 +14,7 @@ from target_athena_zuora.errors import CatalogError
 __all__ = ["Catalog", "CatalogError", "TableDefinition"]
 
 PARTITION_KEY = "dt"
+PART_METADATA_KEY = b"target_athena_zuora"  # JSON in each part's schema metadata
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,13 @@ class Catalog(Protocol):
     def close(self) -> None:
         """Release resources."""
         ...
+
+
+def part_metadata(definition: TableDefinition) -> dict[bytes, bytes]:
+    """What each part carries of its table beyond the columns (its keys), so that the table
+    can be derived from the parts alone (``--rebuild-catalog``)."""
+    data = {
+        "key_properties": list(definition.key_properties),
+        "replication_key": definition.replication_key,
+    }
+    return {PART_METADATA_KEY: json.dumps(data).encode()}

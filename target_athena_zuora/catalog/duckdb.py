@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from target_athena_zuora.catalog import PARTITION_KEY, TableDefinition
+from target_athena_zuora.catalog import PART_METADATA_KEY, PARTITION_KEY, TableDefinition
 from target_athena_zuora.errors import CatalogError, SchemaError
 from target_athena_zuora.evolution import merge_schemas
 from target_athena_zuora.files import fsync_directory, fsync_file, os_reason, write_atomically
@@ -45,7 +45,6 @@ from target_athena_zuora.glue_types import arrow_schema, glue_columns
 CATALOG_FILE = "catalog.duckdb"
 MANIFEST_FILE = "catalog.json"
 LOCK_FILE = ".catalog.lock"
-PART_METADATA_KEY = b"target_athena_zuora"  # JSON in each part's schema metadata
 LOCK_WAIT_S = 300.0
 _FORMAT = 1
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -386,15 +385,6 @@ def _part_keys(
         return tuple(data.get("key_properties") or ()), data.get("replication_key")
     except (ValueError, AttributeError):
         return keys, replication_key
-
-
-def part_metadata(definition: TableDefinition) -> dict[bytes, bytes]:
-    """What each part carries so its table can be derived from the parts alone."""
-    data = {
-        "key_properties": list(definition.key_properties),
-        "replication_key": definition.replication_key,
-    }
-    return {PART_METADATA_KEY: json.dumps(data).encode()}
 
 
 def _first_line(error: Exception) -> str:
