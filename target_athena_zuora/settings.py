@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -164,7 +165,8 @@ def _positive_number(config: Mapping[str, Any], name: str, default: float) -> fl
     value = config.get(name, default)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    number = isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool)
+    if not number or not value > 0:  # NaN is not > 0 either
         msg = f"setting '{name}' is {value!r}; expected a positive number (fractions allowed)"
         raise ConfigError(msg)
     return float(value)

@@ -236,6 +236,7 @@ class TargetAthenaZuora(Target):
 
     def tick(self) -> None:
         """Between input chunks and while the input is quiet: signals, then timers."""
+        CONTROLLER.running()  # reading has begun: a signal now asks for a graceful stop
         CONTROLLER.check()
         self.lander.tick()
 

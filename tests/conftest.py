@@ -1,6 +1,8 @@
 """Shared test helpers, offered as fixtures (so test modules never import conftest).
 
 - ``run_cli``: pipe Singer lines through the installed CLI in a subprocess.
+- ``start_cli``: start the CLI and talk to it while it runs (feed input in pieces, pause,
+  send signals, see when each STATE line arrived).
 - ``read_view``: read ``<schema>.<model>`` back from the DuckDB catalog as an Arrow table.
 - ``read_parts``: read every Parquet part of a model back with pyarrow.
 """
@@ -12,7 +14,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +121,124 @@ def cli_runner(base: Path) -> RunCli:
         )
 
     return run
+
+
+class LiveRun:
+    """A CLI process being fed: its input written on demand, its output collected as it
+    comes (each stdout line with the ``time.monotonic()`` it arrived)."""
+
+    def __init__(self, command: list[str], root: Path, env: dict[str, str]) -> None:
+        self.root = root
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self.written = 0  # input bytes the process has taken (writes block on a full pipe)
+        self.lines: list[tuple[float, str]] = []
+        self._stderr: list[bytes] = []
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append((time.monotonic(), line.decode()))
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line)
+
+    def write(self, data: bytes, piece: int = 1 << 16) -> bool:
+        """Write ``data`` (blocking while the pipe is full); False if the process is gone."""
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            for start in range(0, len(data), piece):
+                stdin.write(data[start : start + piece])
+                stdin.flush()
+                self.written += len(data[start : start + piece])
+        except (BrokenPipeError, ValueError, OSError):
+            return False
+        return True
+
+    def feed(self, data: bytes) -> threading.Thread:
+        """Write ``data`` on a thread of its own, leaving the input open."""
+        writer = threading.Thread(target=self.write, args=(data,), daemon=True)
+        writer.start()
+        return writer
+
+    def close_input(self) -> None:
+        """End of input."""
+        if self.process.stdin is not None:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+
+    def send(self, signum: int) -> None:
+        """Send ``signum`` to the process."""
+        self.process.send_signal(signum)
+
+    def states_until(self, moment: float) -> list[Any]:
+        """STATE values printed before ``moment`` (a ``time.monotonic()`` reading)."""
+        return [json.loads(line) for at, line in self.lines if at <= moment and line.strip()]
+
+    def wait(self, timeout: float = CLI_TIMEOUT) -> CliResult:
+        """Wait for the exit; the whole run as a ``CliResult``."""
+        try:
+            self.process.wait(timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        for reader in self._readers:
+            reader.join(10)
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass  # stdin's buffer could not be flushed into a closed pipe
+        stdout = [line.rstrip("\n") for _, line in self.lines]
+        stderr = b"".join(self._stderr).decode(errors="replace")
+        return CliResult(self.process.returncode, stdout, stderr, self.root)
+
+
+StartCli = Callable[..., LiveRun]
+
+
+@pytest.fixture
+def start_cli(tmp_path: Path) -> Iterator[StartCli]:
+    """``start_cli(config=None, root=None)``: a ``LiveRun`` of the CLI (killed at teardown
+    if still running); outputs under ``tmp_path`` as with ``run_cli``."""
+    runs: list[LiveRun] = []
+    counter = iter(range(1_000_000))
+
+    def start(config: Mapping[str, Any] | None = None, root: Path | None = None) -> LiveRun:
+        config = dict(config or {})
+        root = root or Path(config.get("local_path") or tmp_path / f"live{next(counter)}")
+        config.setdefault("local_path", str(root))
+        config_file = tmp_path / f"live-config{next(counter)}.json"
+        config_file.write_text(json.dumps(config))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_ATHENA_ZUORA_")}
+        run = LiveRun([*cli_command(), "--config", str(config_file)], root, env)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.wait()
 
 
 @pytest.fixture

@@ -1,0 +1,231 @@
+"""SIGTERM, SIGINT and SIGHUP at many moments of a real CLI run, stdin held open.
+
+The input converts slowly (a free-form ``{}`` field holding objects and 20 date-time fields
+written with a space and nanoseconds), so a signal mid-run finds the pipeline blocked on a
+batch. After every trial: each STATE printed covers records that are in complete parts
+AND visible through the catalog; no traceback; no temporary files; and the exit says what
+happened (0 after a graceful stop, 128+n at start-up or after a second signal, when no
+STATE may follow the signal).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+pytestmark = pytest.mark.slow
+
+RECORDS = 20_000
+DATE_TIMES = 20
+
+
+def slow_stream(records: int = RECORDS) -> bytes:
+    """SCHEMA, then RECORDs each followed by ``STATE {"seq": i}``."""
+    properties: dict[str, Any] = {"Id": {"type": "integer"}, "Payload": {}}
+    for k in range(DATE_TIMES):
+        properties[f"D{k}"] = {"type": ["string", "null"], "format": "date-time"}
+    lines = [
+        {
+            "type": "SCHEMA",
+            "stream": "Slow",
+            "key_properties": ["Id"],
+            "schema": {"type": "object", "properties": properties},
+        }
+    ]
+    for i in range(records):
+        record: dict[str, Any] = {"Id": i, "Payload": {"a": i, "b": [1, {"c": "x"}]}}
+        for k in range(DATE_TIMES):
+            record[f"D{k}"] = f"2024-01-{i % 28 + 1:02d} 03:04:{k:02d}.123456789"
+        lines.append({"type": "RECORD", "stream": "Slow", "record": record})
+        lines.append({"type": "STATE", "value": {"seq": i}})
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+@pytest.fixture(scope="module")
+def stream() -> bytes:
+    return slow_stream()
+
+
+def landed_ids(root: Path) -> tuple[set[int], set[int]]:
+    """Record ids in complete parts (pyarrow) and through the DuckDB catalog."""
+    in_parts: set[int] = set()
+    for part in root.glob("zuora/slow/dt=*/*.parquet"):
+        in_parts.update(pq.read_table(part, columns=["id"]).column(0).to_pylist())
+    in_view: set[int] = set()
+    catalog = root / "catalog.duckdb"
+    if catalog.exists():
+        with duckdb.connect(str(catalog), read_only=True) as connection:
+            in_view = {row[0] for row in connection.sql("SELECT id FROM zuora.slow").fetchall()}
+    return in_parts, in_view
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One run: the signal(s), when, and what came of it."""
+
+    name: str
+    signum: int
+    outcome: str  # graceful | startup | aborted
+    states: int
+    covered: int  # records the last STATE covers
+    violations: tuple[str, ...]
+
+
+def check(name: str, signum: int, run: Any, signalled_at: float) -> Trial:
+    result = run.wait(timeout=300)
+    problems = []
+    if "Traceback" in result.stderr:
+        problems.append("a traceback on stderr")
+    states = result.states
+    in_parts, in_view = landed_ids(result.root)
+    for state in states:
+        covered = set(range(state["seq"] + 1))
+        if not covered <= in_parts:
+            problems.append(f"STATE {state} printed, {len(covered - in_parts)} records in no part")
+        if not covered <= in_view:
+            problems.append(f"STATE {state} printed, {len(covered - in_view)} not in the catalog")
+    leftovers = [p for p in result.root.rglob("*") if p.name.startswith(".parts-")]
+    leftovers += [p for p in result.root.rglob("*.tmp")]
+    if leftovers:
+        problems.append(f"temporary files left: {leftovers}")
+    if result.returncode == -signum and not states and not result.stderr.strip():
+        outcome = "startup"  # before Python ran our code: the default action, silently
+    elif "during start-up" in result.stderr:
+        outcome = "startup"
+        if result.returncode != 128 + signum or states:
+            problems.append(f"start-up stop: exit {result.returncode}, {len(states)} STATEs")
+    elif "stopped at once" in result.stderr:
+        outcome = "aborted"
+        if result.returncode != 128 + signum:
+            problems.append(f"abort: exit {result.returncode}")
+        if run.states_until(float("inf")) != run.states_until(signalled_at):
+            problems.append("a STATE was printed after the first signal of an abort")
+    else:
+        outcome = "graceful"
+        if result.returncode != 0:
+            problems.append(f"graceful stop: exit {result.returncode}: {result.error_lines}")
+        if not states:
+            problems.append("a graceful stop printed no STATE")
+    covered_count = states[-1]["seq"] + 1 if states else 0
+    return Trial(name, signum, outcome, len(states), covered_count, tuple(problems))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the run did not get there in time")
+        time.sleep(0.01)
+
+
+SIGNALS = [signal.SIGTERM, signal.SIGINT]
+# Input taken before the signal (more than a pipe's 64 KiB buffer: the target is reading).
+MID_RUN_BYTES = [256 << 10, 2 << 20, 5 << 20, 9 << 20]
+TRIALS: list[Trial] = []
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+@pytest.mark.parametrize("taken", MID_RUN_BYTES, ids=lambda b: f"after-{b >> 10}KiB")
+def test_mid_run(start_cli: Any, stream: bytes, signum: int, taken: int) -> None:
+    """The signal lands while batches convert (the pipeline blocked on a slow one)."""
+    run = start_cli()
+    run.feed(stream)
+    wait_for(lambda: run.written >= taken)
+    at = time.monotonic()
+    run.send(signum)
+    trial = check(f"mid-run {taken >> 10} KiB", signum, run, at)
+    TRIALS.append(trial)
+    assert not trial.violations, trial
+    assert trial.outcome == "graceful", trial
+
+
+@pytest.mark.parametrize("signum", [*SIGNALS, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
+def test_mid_run_between_timer_checkpoints(start_cli: Any, stream: bytes, signum: int) -> None:
+    """Timer checkpoints (flush_max_minutes 0.01: 0.6 s) print STATEs between pieces of
+    input; then the signal lands mid-piece: every STATE, timer-driven or final, covers
+    landed, visible records."""
+    run = start_cli({"flush_max_minutes": 0.01})
+    lines = stream.splitlines(keepends=True)
+    third = len(lines) // 3
+    thirds = [
+        b"".join(lines[:third]),
+        b"".join(lines[third : 2 * third]),
+        b"".join(lines[2 * third :]),
+    ]
+    for piece, printed in zip(thirds[:2], (1, 2), strict=True):
+        run.write(piece)
+        wait_for(lambda printed=printed: len(run.lines) >= printed)
+    run.feed(thirds[2])
+    wait_for(lambda: run.written >= len(thirds[0]) + len(thirds[1]) + (1 << 20))
+    at = time.monotonic()
+    run.send(signum)
+    trial = check("mid-run after timer checkpoints", signum, run, at)
+    TRIALS.append(trial)
+    assert not trial.violations, trial
+    assert trial.outcome == "graceful" and trial.states >= 3, trial
+
+
+@pytest.mark.parametrize("signum", [*SIGNALS, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
+def test_at_start_up(start_cli: Any, stream: bytes, signum: int) -> None:
+    """Before the first line is read: non-zero, one line, no traceback, no STATE."""
+    run = start_cli()
+    run.feed(stream)
+    at = time.monotonic()
+    run.send(signum)
+    trial = check("start-up", signum, run, at)
+    TRIALS.append(trial)
+    assert not trial.violations, trial
+    assert trial.outcome in {"startup", "graceful"}, trial
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_with_all_input_read_and_stdin_open(start_cli: Any, signum: int) -> None:
+    """The tap is silent (stdin open, nothing buffered but not yet landed): everything
+    read lands and the final STATE covers it all."""
+    records = 2_000
+    run = start_cli()
+    run.feed(slow_stream(records))
+    wait_for(lambda: run.written >= len(slow_stream(records)))
+    time.sleep(1.0)
+    at = time.monotonic()
+    run.send(signum)
+    trial = check("idle, stdin open", signum, run, at)
+    TRIALS.append(trial)
+    assert not trial.violations, trial
+    assert trial.outcome == "graceful" and trial.covered == records, trial
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_second_signal_stops_at_once(start_cli: Any, stream: bytes, signum: int) -> None:
+    """A second signal while landing: exit 128+n now, no STATE after the first signal."""
+    run = start_cli()
+    run.feed(stream)
+    wait_for(lambda: run.written >= 5 << 20)
+    at = time.monotonic()
+    run.send(signum)
+    time.sleep(0.2)
+    run.send(signum)
+    trial = check("second signal while draining", signum, run, at)
+    TRIALS.append(trial)
+    assert not trial.violations, trial
+    assert trial.outcome in {"aborted", "graceful"}, trial
+
+
+def test_summary() -> None:
+    """Runs last in this module: the trials and their violations (printed with -s)."""
+    if not TRIALS:
+        pytest.skip("run with the trials above")
+    outcomes = Counter(t.outcome for t in TRIALS)
+    violations = sum(len(t.violations) for t in TRIALS)
+    print(f"signal trials: {len(TRIALS)} ({dict(outcomes)}), violations: {violations}")  # noqa: T201
+    assert violations == 0
