@@ -579,8 +579,8 @@ def test_an_incremental_run_from_the_targets_state_lands_only_the_changes(
         {"Id": ITEM7, "InvoiceId": INV5, "ChargeName": "Late fee", "ChargeAmount": Decimal("5")},
         utc(2025, 4, 6, 8),
     )
-    fake_zuora.delay_jobs(1.5, ["Invoice"])  # the tap waits for this one, silently
-    tap_zuora.poll_interval = 0.5
+    fake_zuora.delay_jobs(3, ["Invoice"])  # the tap waits for this one, sending nothing
+    tap_zuora.poll_interval = 1
     second = tap_zuora.run(destination.target_config, state=first.final_state)
     landed = destination.land(second, fake_zuora)
 
