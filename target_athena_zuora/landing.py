@@ -192,10 +192,7 @@ class Lander:
 
     def input_arrived(self) -> None:
         """Messages arrived: the input is not quiet."""
-        now = time.monotonic()
-        self.timers.last_input = now
-        if self.timers.pending_since is None and self._state_unacknowledged():
-            self._pending(now)
+        self.timers.last_input = time.monotonic()
 
     def _pending(self, now: float) -> None:
         if self.timers.pending_since is None:
@@ -335,6 +332,8 @@ class Lander:
         """Between input chunks and while waiting for input: run a due checkpoint, log
         progress."""
         now = time.monotonic()
+        if self.timers.pending_since is None and self._state_unacknowledged():
+            self.timers.pending_since = self.timers.last_input  # a STATE alone waits too
         reason = self.timers.due(now)
         if reason is not None:
             self.checkpoint(reason)
