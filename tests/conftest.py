@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -179,10 +180,8 @@ class LiveRun:
     def close_input(self) -> None:
         """End of input."""
         if self.process.stdin is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.process.stdin.close()
-            except OSError:
-                pass
 
     def send(self, signum: int) -> None:
         """Send ``signum`` to the process."""
@@ -204,10 +203,8 @@ class LiveRun:
             reader.join(10)
         for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
             if pipe is not None:
-                try:
+                with contextlib.suppress(OSError):  # stdin's buffer into a closed pipe
                     pipe.close()
-                except OSError:
-                    pass  # stdin's buffer could not be flushed into a closed pipe
         stdout = [line.rstrip("\n") for _, line in self.lines]
         stderr = b"".join(self._stderr).decode(errors="replace")
         return CliResult(self.process.returncode, stdout, stderr, self.root)
