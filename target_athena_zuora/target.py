@@ -14,6 +14,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
 from target_athena_zuora.errors import TargetError
+from target_athena_zuora.files import os_reason
 from target_athena_zuora.landing import Lander
 from target_athena_zuora.layout import TransferClock
 from target_athena_zuora.reader import FastSingerReader
@@ -381,8 +382,17 @@ class TargetAthenaZuora(Target):
             )
             target.run(file_input)
         except TargetError as error:
-            cls.logger.error("%s", error, exc_info=cls.logger.isEnabledFor(logging.DEBUG))  # noqa: TRY400
-            sys.exit(1)
+            cls._fail(str(error))
+        except OSError as error:  # one not met where it happened: still one line, the path
+            cls._fail(
+                f"{error.filename}: {os_reason(error)}" if error.filename else os_reason(error)
+            )
+
+    @classmethod
+    def _fail(cls, line: str) -> None:
+        """One ERROR line (the traceback too at LOGLEVEL=DEBUG), exit code 1."""
+        cls.logger.error("%s", line, exc_info=cls.logger.isEnabledFor(logging.DEBUG))
+        sys.exit(1)
 
     @classmethod
     def _run_tool(cls, config: t.Any, connection_test: bool, print_iam_policy: bool) -> int:

@@ -26,6 +26,8 @@ import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -264,6 +266,13 @@ class DuckDBCatalog:
     # --- catalog.duckdb --------------------------------------------------------------------
 
     def _write_catalog(self, tables: dict[str, Table]) -> None:
+        if _damaged(self.path):
+            log.warning(
+                "%s was not a readable DuckDB file (a full disk or a copy cut short?); "
+                "writing it again from %s",
+                self.path,
+                MANIFEST_FILE,
+            )
         databases = sorted({t.database for t in tables.values()})
         statements = [f'CREATE SCHEMA IF NOT EXISTS "{database}"' for database in databases]
         for table in tables.values():
@@ -272,10 +281,15 @@ class DuckDBCatalog:
         try:
             for leftover in self.root.glob(f".{CATALOG_FILE}.*.tmp*"):
                 leftover.unlink(missing_ok=True)  # under the lock: no live run is writing it
-            with duckdb.connect(str(temporary)) as connection:
-                for statement in statements:
-                    connection.execute(statement)
-                connection.execute("CHECKPOINT")
+            # Built in a scratch folder: DuckDB cannot write a database whose path holds a
+            # '?' (it derives the WAL's name as if from a URL), and local_path may.
+            with tempfile.TemporaryDirectory(prefix="target-athena-zuora-catalog-") as scratch:
+                built = Path(scratch) / CATALOG_FILE
+                with duckdb.connect(str(built)) as connection:
+                    for statement in statements:
+                        connection.execute(statement)
+                    connection.execute("CHECKPOINT")
+                shutil.copyfile(built, temporary)
             fsync_file(temporary)
             temporary.replace(self.path)
             fsync_directory(self.root)
@@ -346,6 +360,18 @@ def _lock(descriptor: int, path: Path) -> None:
             time.sleep(0.05)
         else:
             return
+
+
+def _damaged(path: Path) -> bool:
+    """Whether ``path`` exists but is not a DuckDB database (its header's magic bytes)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(12)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return header[8:12] != b"DUCK"
 
 
 def _parse_manifest(text: str) -> list[Table]:
