@@ -58,7 +58,7 @@ class Settings:
     flush_max_minutes: float = 5.0
     current_views: bool = True
     aws_connect_timeout_seconds: float = 5.0
-    aws_read_timeout_seconds: float = 15.0
+    aws_read_timeout_seconds: float = 10.0
     aws_max_attempts: int = 4
 
     @property
@@ -112,7 +112,7 @@ class Settings:
             aws_connect_timeout_seconds=_positive_number(
                 config, "aws_connect_timeout_seconds", 5.0
             ),
-            aws_read_timeout_seconds=_positive_number(config, "aws_read_timeout_seconds", 15.0),
+            aws_read_timeout_seconds=_positive_number(config, "aws_read_timeout_seconds", 10.0),
             aws_max_attempts=_positive_int(config, "aws_max_attempts", 4),
         )
         settings._check_auth()

@@ -125,7 +125,7 @@ def _config_schema() -> dict[str, t.Any]:
         th.Property(
             "aws_read_timeout_seconds",
             th.NumberType,
-            default=15,
+            default=10,
             description="Seconds to wait for an AWS endpoint's answer; with "
             "`aws_max_attempts`, an endpoint that never answers fails the run in about a "
             "minute.",

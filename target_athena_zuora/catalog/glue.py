@@ -63,6 +63,8 @@ class GlueCatalog:
                 raise aws_error(
                     error, "glue:GetDatabase", f"database {name}", CatalogError
                 ) from error
+        except BotoCoreError as error:  # timeouts, connection errors: the endpoint named
+            raise aws_error(error, "glue:GetDatabase", f"database {name}", CatalogError) from error
         else:
             return
         try:
@@ -74,6 +76,10 @@ class GlueCatalog:
                 raise aws_error(
                     error, "glue:CreateDatabase", f"database {name}", CatalogError
                 ) from error
+        except BotoCoreError as error:
+            raise aws_error(
+                error, "glue:CreateDatabase", f"database {name}", CatalogError
+            ) from error
 
     def apply_table(self, definition: TableDefinition) -> TableDefinition:
         """Create the table, or merge ``definition``'s columns into Glue's by the one rule

@@ -78,6 +78,8 @@ class S3Storage:
             if error_code(error) in {"404", "NoSuchKey", "NotFound"}:
                 return False
             raise aws_error(error, "s3:GetObject", self.uri(key), StorageError) from error
+        except BotoCoreError as error:
+            raise aws_error(error, "s3:GetObject", self.uri(key), StorageError) from error
         return True
 
     def close(self) -> None:
