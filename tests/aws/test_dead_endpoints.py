@@ -61,7 +61,10 @@ def silent_endpoint() -> Iterator[str]:
 @pytest.fixture
 def html_error_endpoint() -> Iterator[str]:
     """Answers every request with a 502 whose HTML body spans several lines."""
-    body = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\nproxy\r\n</body>\r\n</html>\r\n"
+    body = (
+        b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n"
+        b"<body>\r\nproxy\r\n</body>\r\n</html>\r\n"
+    )
 
     def answer(connection: socket.socket) -> None:
         connection.settimeout(2)
