@@ -17,6 +17,7 @@ from target_athena_zuora.errors import TargetError
 from target_athena_zuora.files import os_reason
 from target_athena_zuora.landing import Lander
 from target_athena_zuora.layout import TransferClock
+from target_athena_zuora.logs import name_streams_in_metrics
 from target_athena_zuora.reader import FastSingerReader
 from target_athena_zuora.settings import Settings
 from target_athena_zuora.signals import CONTROLLER, Abort, signal_name
@@ -194,6 +195,7 @@ class TargetAthenaZuora(Target):
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
+        name_streams_in_metrics()
         self.settings = Settings.from_config(self.config)
         self._warn_unknown_settings()
         self.clock = TransferClock.now()
