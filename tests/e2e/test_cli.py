@@ -257,7 +257,40 @@ def test_summary_per_stream_on_stderr(sample: Any) -> None:
     assert result.error_lines == []
 
 
+def test_one_line_per_landed_part(sample: Any) -> None:
+    """Each part stored is announced: table, rows, bytes, where."""
+    result = sample[0]
+    landed = re.findall(
+        r"landed part of zuora\.(\w+): (\d+) rows, (\d+) bytes, (\S+\.parquet)", result.stderr
+    )
+    assert sorted(m for m, *_ in landed) == sorted(MODELS.values())
+    for model, rows, size, path in landed:
+        stream = next(s for s, m in MODELS.items() if m == model)
+        assert int(rows) == len(records(stream))
+        assert Path(path).stat().st_size == int(size)
+        assert Path(path).is_relative_to(result.root.resolve())
+
+
+def test_summary_says_wall_time(sample: Any) -> None:
+    lines = [x for x in sample[0].stderr.splitlines() if "summary: table" in x]
+    assert lines and all("s wall time (first batch to last part stored)" in x for x in lines)
+
+
 # --- behaviour needing their own runs ---------------------------------------------------------
+
+
+def test_an_unknown_setting_is_a_warning_naming_the_closest(
+    run_cli: Callable[..., Any],
+) -> None:
+    result = run_cli([invoice_schema(), invoice(0), state(0)], config={"compresion": "zstd"})
+    assert result.returncode == 0, result.stderr
+    warnings = [x for x in result.stderr.splitlines() if "WARNING" in x]
+    assert any(
+        "unknown setting 'compresion' is ignored; did you mean 'compression'?" in x
+        for x in warnings
+    ), warnings
+    (part,) = result.root.glob("zuora/invoice/dt=*/*.parquet")
+    assert pq.ParquetFile(part).metadata.row_group(0).column(0).compression == "SNAPPY"
 
 
 def invoice_schema(**extra: Any) -> dict[str, Any]:
