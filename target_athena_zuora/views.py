@@ -1,5 +1,5 @@
-"""The ``<model>_current`` views: one description of "the latest version of each key", its
-SQL written once for Athena (Trino), and the DuckDB view derived from that very text.
+"""The ``<model>_current`` views: one description of "the latest version of each key" and its
+SQL, written once for Athena (Trino) and run by DuckDB as the very same text.
 
 A model whose stream has key properties gets ``<schema>.<model>_current`` beside
 ``<schema>.<model>``: one row per key, its latest version, with keys whose latest version is
@@ -20,15 +20,19 @@ exposes a row's position in its file).
 Soft deletes: when the table has a boolean column ``deleted`` (tap-zuora's AQuA streams),
 keys whose latest version has ``deleted = true`` are left out; NULL counts as not deleted.
 
-The SQL avoids anything whose meaning differs between the engines or their settings: NULL
-ordering is spelt out (``x IS NULL, x DESC``, not the session default), a file name that does
-not parse ranks lowest (``coalesce(try_cast(...), -1)``: Trino's ``regexp_extract`` returns
-NULL where DuckDB's returns ``''``), and the regular expression has no backslashes.
+One text: the SELECT is the same string in both engines, only the relation it reads
+differs — the table ``"<schema>"."<model>"`` in Athena (whose pseudo-column ``"$path"`` names
+each row's file), and in DuckDB a relation over the same parts exposing each row's file path
+as ``"$path"`` (``SOURCE_CTE``). The text keeps to what both read alike, and the tests prove
+it: sqlglot parses it as Trino and as DuckDB into the same tree, and the Athena text,
+transpiled by sqlglot, returns the DuckDB view's rows over the same parts. NULL ordering is
+spelt out (``x IS NULL, x DESC``, not a session default), a file name that does not parse
+ranks lowest (``coalesce(TRY_CAST(...), -1)``: Trino's ``regexp_extract`` returns NULL where
+DuckDB's returns ``''``), and the regular expression has no backslashes.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -69,8 +73,11 @@ class CurrentView:
             rank = f"_{rank}"
         return rank
 
-    def select(self) -> str:
-        """The view's query in Athena's dialect (Trino), over ``"<database>"."<table>"``."""
+    def select(self, relation: str | None = None) -> str:
+        """The view's query (Trino, and DuckDB alike) over ``relation`` (quoted SQL), by
+        default the table ``"<database>"."<table>"``."""
+        if relation is None:
+            relation = f"{_quote(self.database)}.{_quote(self.table)}"
         columns = [*self.columns, PARTITION_KEY]
         listed = ",\n  ".join(_quote(c) for c in columns)
         inner = ",\n    ".join(_quote(c) for c in columns)
@@ -85,7 +92,7 @@ class CurrentView:
             f"      PARTITION BY {', '.join(_quote(k) for k in self.keys)}\n"
             f"      ORDER BY\n        {order}\n"
             f"    ) AS {_quote(self.rank)}\n"
-            f"  FROM {_quote(self.database)}.{_quote(self.table)}\n"
+            f"  FROM {relation}\n"
             f') AS "versions"\n'
             f"WHERE {where}"
         )
@@ -106,6 +113,11 @@ class CurrentView:
             f"CREATE OR REPLACE VIEW {_quote(self.database)}.{_quote(self.name)} AS\n"
             f"{self.select()}"
         )
+
+    def duckdb_select(self, source: str) -> str:
+        """The DuckDB view's query: ``select()``'s very text over ``source`` (a DuckDB query
+        giving the table's columns, ``dt`` and ``"$path"``) in place of the table."""
+        return f"WITH {_quote(SOURCE_CTE)} AS (\n{source}\n)\n{self.select(_quote(SOURCE_CTE))}"
 
     def sha256(self) -> str:
         """The fingerprint of the Athena statement: the view is re-created when it changes."""
@@ -131,43 +143,6 @@ def describe(
             break
     deleted = DELETED_COLUMN in names and pa.types.is_boolean(schema.field(DELETED_COLUMN).type)
     return CurrentView(database, table, names, keys, version, deleted)
-
-
-def to_duckdb(trino_sql: str, database: str, table: str, source: str) -> str:
-    """The DuckDB query of a current view, derived from its Athena text (``CREATE OR REPLACE
-    VIEW ...`` or the bare ``SELECT``): parsed as Trino, ``"<database>"."<table>"`` replaced by
-    ``source`` (a DuckDB query giving the table's columns, ``dt`` and ``"$path"``), printed
-    as DuckDB."""
-    return _to_duckdb(trino_sql, database, table, source)
-
-
-@functools.lru_cache(maxsize=256)
-def _to_duckdb(trino_sql: str, database: str, table: str, source: str) -> str:
-    import sqlglot  # noqa: PLC0415 - only the DuckDB catalog needs it, not every run
-    from sqlglot import expressions as exp  # noqa: PLC0415
-
-    parsed = sqlglot.parse_one(trino_sql, read="trino")
-    if isinstance(parsed, exp.Create):
-        parsed = parsed.expression
-    if not isinstance(parsed, exp.Query):
-        raise TypeError(f"expected a query, got {type(parsed).__name__}")
-    found = 0
-
-    def substitute(node: exp.Expression) -> exp.Expression:
-        nonlocal found
-        if isinstance(node, exp.Table) and (node.db, node.name) == (database, table):
-            found += 1
-            return exp.Table(
-                this=exp.to_identifier(SOURCE_CTE, quoted=True), alias=node.args.get("alias")
-            )
-        return node
-
-    query = parsed.transform(substitute)
-    if found != 1:
-        raise ValueError(f"{database}.{table} appears {found} times in the view's query")
-    return (
-        f"WITH {_quote(SOURCE_CTE)} AS (\n{source}\n)\n{query.sql(dialect='duckdb', pretty=True)}"
-    )
 
 
 def _quote(name: str) -> str:

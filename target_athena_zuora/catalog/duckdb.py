@@ -7,9 +7,9 @@ Three files under the root (``local_path``):
   atomically.
 - ``catalog.duckdb``: the views, generated from ``catalog.json`` and the root's current
   path, written to a temporary file and renamed over the old one: ``<schema>.<model>`` over
-  every part, and for a model with keys ``<schema>.<model>_current`` (``views``: its query
-  is the Athena view's Trino text, transpiled, over the same parts with each row's file path
-  as ``"$path"``), so both follow schema evolution and rebuilds alike. A reader holding a
+  every part, and for a model with keys ``<schema>.<model>_current`` (``views``: the Athena
+  view's very SELECT text, over the same parts with each row's file path as ``"$path"``), so
+  both follow schema evolution and rebuilds alike. A reader holding a
   connection (read-only or not) keeps the file it opened — its views still read every part
   as it lands, by glob — and sees new columns when it reconnects; it never blocks a load.
 - ``.catalog.lock``: our loads take it (bounded wait, logged) around each update, so two
@@ -44,7 +44,7 @@ from target_athena_zuora.errors import CatalogError, SchemaError
 from target_athena_zuora.evolution import merge_schemas
 from target_athena_zuora.files import fsync_directory, fsync_file, os_reason, write_atomically
 from target_athena_zuora.glue_types import arrow_schema, glue_columns
-from target_athena_zuora.views import PATH_COLUMN, CurrentView, describe, to_duckdb
+from target_athena_zuora.views import PATH_COLUMN, CurrentView, describe
 
 CATALOG_FILE = "catalog.duckdb"
 MANIFEST_FILE = "catalog.json"
@@ -311,9 +311,9 @@ class DuckDBCatalog:
             log.warning("no %s.%s view: a table of that name exists", table.database, current.name)
         elif current is not None:
             source = self.select(table.database, table.name, schema, path_column=PATH_COLUMN)
-            query = to_duckdb(current.select(), table.database, table.name, source)
             statements.append(
-                f'CREATE OR REPLACE VIEW "{table.database}"."{current.name}" AS {query}'
+                f'CREATE OR REPLACE VIEW "{table.database}"."{current.name}" AS '
+                f"{current.duckdb_select(source)}"
             )
         return statements
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pytest
 from botocore.stub import ANY, Stubber
 from scenarios.three_runs import KEYED, RUNS, expected_current
+from scenarios.trino import to_duckdb
 
 from target_athena_zuora.aws import Clients
 from target_athena_zuora.catalog import TableDefinition
@@ -36,7 +37,7 @@ from target_athena_zuora.glue_types import KEYS_PARAMETER, REPLICATION_KEY_PARAM
 from target_athena_zuora.iam import policy_documents, used_actions
 from target_athena_zuora.settings import Settings
 from target_athena_zuora.target import TargetAthenaZuora
-from target_athena_zuora.views import PATH_COLUMN, describe, to_duckdb
+from target_athena_zuora.views import PATH_COLUMN, describe
 
 pytestmark = pytest.mark.aws
 

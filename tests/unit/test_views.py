@@ -1,5 +1,6 @@
-"""The current view: described once (``views``), its Trino text parsed by sqlglot as Trino,
-transpiled to DuckDB and run over parts written here — against a reference in Python."""
+"""The current view: described once (``views``), its one SQL text parsed by sqlglot as Trino
+and as DuckDB, and run over parts written here both ways — verbatim, as the DuckDB catalog
+runs it, and transpiled from the Athena statement by sqlglot — against a reference in Python."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ import pytest
 import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scenarios.trino import to_duckdb
 from sqlglot import expressions as exp
 
 from target_athena_zuora.catalog.duckdb import DuckDBCatalog
-from target_athena_zuora.views import PATH_COLUMN, CurrentView, describe, to_duckdb
+from target_athena_zuora.views import PATH_COLUMN, SOURCE_CTE, CurrentView, describe
 
 MS = pa.timestamp("ms", tz="UTC")
 ACCOUNT = pa.schema(
@@ -128,6 +130,27 @@ def test_the_athena_statement_is_trino() -> None:
     assert again == parsed
 
 
+def test_the_text_means_the_same_in_trino_and_duckdb() -> None:
+    """sqlglot reads the one text into the same tree in both dialects: no function, cast or
+    literal that either engine reads differently."""
+    text = account_view().select()
+    as_trino = sqlglot.parse_one(text, read="trino", error_level=sqlglot.ErrorLevel.RAISE)
+    as_duckdb = sqlglot.parse_one(text, read="duckdb", error_level=sqlglot.ErrorLevel.RAISE)
+    assert as_trino == as_duckdb
+    transpiled = sqlglot.parse_one(as_trino.sql(dialect="duckdb"), read="duckdb")
+    assert transpiled == as_duckdb
+
+
+def test_the_duckdb_query_is_the_athena_text_over_the_parts() -> None:
+    view = account_view()
+    athena = view.athena_statement().split(" AS\n", 1)[1]
+    duckdb_query = view.duckdb_select("SELECT 1")
+    assert duckdb_query.startswith(f'WITH "{SOURCE_CTE}" AS (\nSELECT 1\n)\n')
+    assert duckdb_query.split(")\n", 1)[1] == athena.replace(
+        'FROM "zuora"."account"', f'FROM "{SOURCE_CTE}"'
+    )
+
+
 def test_the_statement_uses_only_what_both_engines_read_alike() -> None:
     text = account_view().select()
     assert '"$path"' in text
@@ -178,18 +201,25 @@ def land(root: Path, versions: list[Version], schema: pa.Schema = ACCOUNT) -> No
 
 
 def current_rows(root: Path, view: CurrentView, *, setup: str = "") -> list[tuple[Any, ...]]:
-    """The view's Trino text, transpiled, over the parts under ``root`` (as the DuckDB
-    catalog reads them), sorted by key."""
+    """The view over the parts under ``root``, sorted by key, run both ways: verbatim as the
+    DuckDB catalog runs it, and the Athena statement transpiled by sqlglot (which must agree)."""
     schema = pa.schema(
         [ACCOUNT.field(c) if c in ACCOUNT.names else pa.field(c, pa.string()) for c in view.columns]
     )
     source = DuckDBCatalog(root).select("zuora", "account", schema, path_column=PATH_COLUMN)
-    query = to_duckdb(view.athena_statement(), "zuora", "account", source)
+    queries = [
+        view.duckdb_select(source),
+        to_duckdb(view.athena_statement(), "zuora", "account", source),
+    ]
+    found = []
     with duckdb.connect() as connection:
         if setup:
             connection.execute(setup)
-        rows = connection.sql(f'SELECT "id", "name" FROM ({query}) ORDER BY 1').fetchall()  # noqa: S608
-    return [tuple(r) for r in rows]
+        for query in queries:
+            rows = connection.sql(f'SELECT "id", "name" FROM ({query}) ORDER BY 1, 2').fetchall()  # noqa: S608
+            found.append([tuple(r) for r in rows])
+    assert found[0] == found[1], "the verbatim text and its transpiled form disagree"
+    return found[0]
 
 
 def reference(versions: list[Version], *, deleted_column: bool = True) -> list[tuple[str, str]]:
