@@ -128,11 +128,18 @@ def _assumed_role(settings: Settings, base: boto3.Session) -> boto3.Session:
     return boto3.Session(botocore_session=core)
 
 
+def athena_output(settings: Settings) -> str:
+    """Where Athena writes query results: ``s3://<bucket>/<database>/athena_output/``."""
+    return f"s3://{settings.bucket}/{settings.database}/athena_output/"
+
+
 def build_aws_destination(
     settings: Settings, first_date: str | None = None
 ) -> tuple[Storage, Catalog]:
-    """S3 parts and Glue tables for a configured bucket. ``first_date`` (the transfer date,
-    ``YYYY-MM-DD``) starts a new table's partition projection range; default: today (UTC)."""
+    """S3 parts and Glue tables for a configured bucket (and, with ``current_views``, Athena
+    for the tables' current views). ``first_date`` (the transfer date, ``YYYY-MM-DD``) starts
+    a new table's partition projection range; default: today (UTC)."""
+    from target_athena_zuora.catalog.athena import Athena  # noqa: PLC0415
     from target_athena_zuora.catalog.glue import GlueCatalog  # noqa: PLC0415
     from target_athena_zuora.storage.s3 import S3Storage  # noqa: PLC0415
 
@@ -141,10 +148,14 @@ def build_aws_destination(
     storage = S3Storage(
         clients.client("s3"), settings.bucket, sse=settings.sse, kms_key_id=settings.kms_key_id
     )
+    athena = None
+    if settings.current_views:
+        athena = Athena(clients.client("athena"), settings.workgroup, athena_output(settings))
     catalog = GlueCatalog(
         clients.client("glue"),
         partition_projection=settings.partition_projection,
         first_date=first_date,
         timestamp_unit=settings.timestamp_precision,
+        athena=athena,
     )
     return storage, catalog

@@ -5,14 +5,14 @@ One line per check, ``ok`` or ``failed`` with what to fix; exit 0 only when all 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from target_athena_zuora.aws import Clients
+from target_athena_zuora.aws import Clients, athena_output
 from target_athena_zuora.aws_errors import ACCESS_DENIED, error_code
+from target_athena_zuora.catalog.athena import Athena
 from target_athena_zuora.errors import TargetError
 from target_athena_zuora.settings import Settings
 
@@ -30,8 +30,12 @@ IAM_ACTIONS = (
     "glue:CreateDatabase",
     "athena:StartQueryExecution",
     "athena:GetQueryExecution",
+    "glue:DeleteTable",  # drops the probe view (only views named *_current; iam.py)
 )
 ATHENA_TIMEOUT_S = 60.0
+# With current_views, the Athena check creates (and drops) a view as the runs do: it needs
+# what Athena needs for that (Glue on the database, S3 for its results), not just SELECT 1.
+PROBE_VIEW = "target_athena_zuora_probe_current"
 
 
 def run_connection_test(settings: Settings, out: Callable[[str], None] = print) -> int:
@@ -87,25 +91,31 @@ def _database(clients: Clients, settings: Settings) -> str:
 
 
 def _athena(clients: Clients, settings: Settings) -> str:
-    athena = clients.client("athena")
-    output = f"s3://{settings.bucket}/{settings.database}/athena_output/"
-    query = athena.start_query_execution(
-        QueryString="SELECT 1",
-        WorkGroup=settings.workgroup,
-        ResultConfiguration={"OutputLocation": output},
-    )["QueryExecutionId"]
-    deadline = time.monotonic() + ATHENA_TIMEOUT_S
-    while time.monotonic() < deadline:
-        status = athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]
-        if status["State"] == "SUCCEEDED":
-            return f"SELECT 1 in workgroup {settings.workgroup}, results under {output}"
-        if status["State"] in ("FAILED", "CANCELLED"):
-            raise TargetError(f"query {query} {status['State']}: {status.get('StateChangeReason')}")
-        time.sleep(0.5)
-    raise TargetError(f"query {query} still running after {ATHENA_TIMEOUT_S:.0f} s")
+    output = athena_output(settings)
+    athena = Athena(
+        clients.client("athena"), settings.workgroup, output, wait_seconds=ATHENA_TIMEOUT_S
+    )
+    where = f"in workgroup {settings.workgroup}, results under {output}"
+    if not settings.current_views:
+        athena.run("SELECT 1", "SELECT 1")
+        return f"SELECT 1 {where}"
+    name = f"{settings.schema}.{PROBE_VIEW}"
+    athena.run(
+        f'CREATE OR REPLACE VIEW "{settings.schema}"."{PROBE_VIEW}" AS SELECT 1 AS "probe"',
+        f"CREATE OR REPLACE VIEW {name}",
+        settings.schema,
+    )
+    try:
+        clients.client("glue").delete_table(DatabaseName=settings.schema, Name=PROBE_VIEW)
+    except ClientError as error:
+        if error_code(error) != "EntityNotFoundException":
+            raise
+    return f"view {name} created and dropped {where}"
 
 
 def _explain(error: Exception) -> str:
+    if isinstance(error, TargetError) and isinstance(error.__cause__, ClientError | NoRegionError):
+        error = error.__cause__  # an AWS call's error: explained with its IAM action and hint
     if isinstance(error, NoRegionError):
         return "no AWS region: set 'region' (the bucket's region) or AWS_REGION"
     if not isinstance(error, ClientError):

@@ -22,4 +22,7 @@ def build_destination(settings: Settings, transfer_date: str) -> tuple[Storage, 
     from target_athena_zuora.storage.local import LocalStorage  # noqa: PLC0415
 
     root = Path(settings.local_path)
-    return LocalStorage(root), DuckDBCatalog(root, settings.timestamp_precision)
+    catalog = DuckDBCatalog(
+        root, settings.timestamp_precision, current_views=settings.current_views
+    )
+    return LocalStorage(root), catalog

@@ -10,7 +10,7 @@ import re
 import typing as t
 
 from target_athena_zuora import checks
-from target_athena_zuora.catalog import glue
+from target_athena_zuora.catalog import athena, glue
 from target_athena_zuora.errors import ConfigError
 from target_athena_zuora.settings import Settings
 from target_athena_zuora.storage import s3
@@ -19,9 +19,16 @@ _ACCOUNT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
 _BUCKET_LEVEL = {"s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}
 
 
-def used_actions() -> set[str]:
-    """Every IAM action the target calls (or Athena calls for it, for query results)."""
-    return {*s3.IAM_ACTIONS, *glue.IAM_ACTIONS, *checks.IAM_ACTIONS}
+def used_actions(*, current_views: bool = True) -> set[str]:
+    """Every IAM action the target calls (or Athena calls for it: query results in S3, and
+    for current views the Glue actions of ``CREATE OR REPLACE VIEW``, which the target's own
+    Glue actions already cover); without ``current_views``, none only views need."""
+    actions = {*s3.IAM_ACTIONS, *glue.IAM_ACTIONS, *athena.IAM_ACTIONS, *checks.IAM_ACTIONS}
+    if current_views:
+        actions.update(glue.VIEW_IAM_ACTIONS)
+    else:
+        actions.difference_update(glue.VIEW_IAM_ACTIONS)
+    return actions
 
 
 def policy_documents(settings: Settings) -> dict[str, t.Any]:
@@ -30,9 +37,14 @@ def policy_documents(settings: Settings) -> dict[str, t.Any]:
         raise ConfigError("--print-iam-policy needs 'bucket'")
     account = _account(settings)
     region = settings.region or "*"
-    actions = used_actions()
+    actions = used_actions(current_views=settings.current_views)
     bucket = f"arn:aws:s3:::{settings.bucket}"
-    glue_actions = sorted(a for a in actions if a.startswith("glue:"))
+    view_actions = sorted(actions & set(glue.VIEW_IAM_ACTIONS))
+    glue_actions = sorted(a for a in actions if a.startswith("glue:") and a not in view_actions)
+    catalog = [
+        f"arn:aws:glue:{region}:{account}:catalog",
+        f"arn:aws:glue:{region}:{account}:database/{settings.schema}",
+    ]
     statements = [
         _statement("Bucket", sorted(actions & _BUCKET_LEVEL), [bucket]),
         _statement(
@@ -52,11 +64,7 @@ def policy_documents(settings: Settings) -> dict[str, t.Any]:
         _statement(
             "GlueCatalog",
             glue_actions,
-            [
-                f"arn:aws:glue:{region}:{account}:catalog",
-                f"arn:aws:glue:{region}:{account}:database/{settings.schema}",
-                f"arn:aws:glue:{region}:{account}:table/{settings.schema}/*",
-            ],
+            [*catalog, f"arn:aws:glue:{region}:{account}:table/{settings.schema}/*"],
         ),
         _statement(
             "AthenaQueries",
@@ -64,6 +72,14 @@ def policy_documents(settings: Settings) -> dict[str, t.Any]:
             [f"arn:aws:athena:{region}:{account}:workgroup/{settings.workgroup}"],
         ),
     ]
+    if view_actions:  # drop a view whose table lost its keys: views only, never a table
+        statements.append(
+            _statement(
+                "CurrentViews",
+                view_actions,
+                [*catalog, f"arn:aws:glue:{region}:{account}:table/{settings.schema}/*_current"],
+            )
+        )
     return {
         "access_policy": {"Version": "2012-10-17", "Statement": statements},
         "trust_policy": _trust_policy(settings, account),

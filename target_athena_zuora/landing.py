@@ -355,7 +355,52 @@ class Lander:
     # --- the end ---------------------------------------------------------------------------
 
     def land_transfer_status(self) -> None:
-        """At the end of a clean run: one ``_transfer_status`` row per model (issue 9)."""
+        """At the end of a clean run, after the final STATE: one ``_transfer_status`` row per
+        model of this run (``status``), landed as a part of the model ``_transfer_status``
+        (table applied, part stored, partition registered, catalog published). No STATE
+        covers it: a failure here fails the run after its data was acknowledged."""
+        from target_athena_zuora import status  # noqa: PLC0415 - only at a clean end
+
+        if status.MODEL in self.writers:
+            self.logger.warning(
+                "stream %s lands in table %s: no transfer status written this run",
+                self._streams.get(status.MODEL),
+                self._name(status.MODEL),
+            )
+            return
+        if not self.writers:
+            return
+        offset = time.time() - time.monotonic()
+        rows = [
+            status.ModelStatus(
+                model,
+                writer.stats.records,
+                writer.stats.parts,
+                writer.stats.bytes,
+                status.wall_clock(writer.stats.first_write, offset),
+                status.wall_clock(writer.stats.last_part, offset),
+            )
+            for model, writer in self.writers.items()
+        ]
+        table = status.status_table(self.clock, rows, self.settings.timestamp_precision)
+        storage, catalog = self.destination
+        applied = self._apply(
+            TableDefinition(
+                database=self.settings.schema,
+                name=status.MODEL,
+                location=storage.uri(model_prefix(self.settings.schema, status.MODEL)),
+                schema=table.schema,
+            )
+        )
+        writer = ModelWriter(status.MODEL, storage, self._part_options())
+        try:
+            writer.write(table)
+            writer.close_part()
+        finally:
+            writer.abort()  # nothing left after a stored part; a failed one is dropped
+        catalog.add_partitions(applied, [self.clock.transfer_date])
+        catalog.publish()
+        self._unpublished = False
 
     def summarise(self) -> None:
         """One line per table: records, parts, bytes and the stream's wall time."""

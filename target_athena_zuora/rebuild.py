@@ -29,7 +29,9 @@ def rebuild_catalog(settings: Settings, logger: logging.Logger) -> int:
         raise ConfigError(f"--rebuild-catalog: local_path {root} is not a directory")
     for path in remove_stale_workspaces(root):
         logger.info("removed the temporary files of a run that ended: %s", path)
-    catalog = DuckDBCatalog(root, settings.timestamp_precision)
+    catalog = DuckDBCatalog(
+        root, settings.timestamp_precision, current_views=settings.current_views
+    )
     tables = catalog.rebuild()
     for table in tables:
         print(f"{table.database}.{table.name}: {len(table.columns)} columns")  # noqa: T201

@@ -6,7 +6,10 @@ Three files under the root (``local_path``):
   ``evolution``, as Glue type strings) and its keys. The source of truth, small, rewritten
   atomically.
 - ``catalog.duckdb``: the views, generated from ``catalog.json`` and the root's current
-  path, written to a temporary file and renamed over the old one. A reader holding a
+  path, written to a temporary file and renamed over the old one: ``<schema>.<model>`` over
+  every part, and for a model with keys ``<schema>.<model>_current`` (``views``: the Athena
+  view's very SELECT text, over the same parts with each row's file path as ``"$path"``), so
+  both follow schema evolution and rebuilds alike. A reader holding a
   connection (read-only or not) keeps the file it opened — its views still read every part
   as it lands, by glob — and sees new columns when it reconnects; it never blocks a load.
 - ``.catalog.lock``: our loads take it (bounded wait, logged) around each update, so two
@@ -29,7 +32,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,7 @@ from target_athena_zuora.errors import CatalogError, SchemaError
 from target_athena_zuora.evolution import merge_schemas
 from target_athena_zuora.files import fsync_directory, fsync_file, os_reason, write_atomically
 from target_athena_zuora.glue_types import arrow_schema, glue_columns
+from target_athena_zuora.views import PATH_COLUMN, CurrentView, describe
 
 CATALOG_FILE = "catalog.duckdb"
 MANIFEST_FILE = "catalog.json"
@@ -126,10 +130,13 @@ class Table:
 class DuckDBCatalog:
     """Views ``<database>.<table>`` in ``<root>/catalog.duckdb`` (see the module notes)."""
 
-    def __init__(self, root: Path, timestamp_unit: str = "ms") -> None:
+    def __init__(
+        self, root: Path, timestamp_unit: str = "ms", *, current_views: bool = True
+    ) -> None:
         self.root = root
         self.path = root / CATALOG_FILE
         self.timestamp_unit = timestamp_unit
+        self.current_views = current_views
 
     # --- the Catalog interface --------------------------------------------------------------
 
@@ -275,8 +282,10 @@ class DuckDBCatalog:
             )
         databases = sorted({t.database for t in tables.values()})
         statements = [f'CREATE SCHEMA IF NOT EXISTS "{database}"' for database in databases]
+        names = {(t.database, t.name) for t in tables.values()}
         for table in tables.values():
-            statements.extend(self.view_statements(table))
+            taken = {n for d, n in names if d == table.database}
+            statements.extend(self.view_statements(table, taken))
         temporary = self.root / f".{CATALOG_FILE}.{os.getpid()}.tmp"
         try:
             for leftover in self.root.glob(f".{CATALOG_FILE}.*.tmp*"):
@@ -301,29 +310,62 @@ class DuckDBCatalog:
             for leftover in self.root.glob(f".{CATALOG_FILE}.{os.getpid()}.tmp*"):
                 leftover.unlink(missing_ok=True)
 
-    def view_statements(self, table: Table) -> list[str]:
-        """The SQL creating ``table``'s views."""
+    def view_statements(self, table: Table, taken: Collection[str] = ()) -> list[str]:
+        """The SQL creating ``table``'s views: ``<database>.<name>`` and, when its stream has
+        keys and ``current_views`` is on, ``<database>.<name>_current`` (unless a table of
+        that name is in ``taken``, the names of the other tables of its database)."""
         schema = self._schema(table)
         view = f'"{table.database}"."{table.name}"'
-        return [
+        statements = [
             f"CREATE OR REPLACE VIEW {view} AS {self.select(table.database, table.name, schema)}"
         ]
+        current = self.current_view(table)
+        if current is not None and current.name in taken:
+            log.warning("no %s.%s view: a table of that name exists", table.database, current.name)
+        elif current is not None:
+            source = self.select(table.database, table.name, schema, path_column=PATH_COLUMN)
+            statements.append(
+                f'CREATE OR REPLACE VIEW "{table.database}"."{current.name}" AS '
+                f"{current.duckdb_select(source)}"
+            )
+        return statements
 
-    def select(self, database: str, name: str, schema: pa.Schema) -> str:
-        """Every column of ``schema`` (NULL where a part lacks it) and ``dt`` as DATE."""
+    def current_view(self, table: Table) -> CurrentView | None:
+        """The description of ``table``'s current view, or None (no keys, or turned off)."""
+        if not self.current_views:
+            return None
+        return describe(
+            table.database,
+            table.name,
+            self._schema(table),
+            table.key_properties,
+            table.replication_key,
+        )
+
+    def select(
+        self, database: str, name: str, schema: pa.Schema, *, path_column: str | None = None
+    ) -> str:
+        """Every column of ``schema`` (NULL where a part lacks it) and ``dt`` as DATE, and with
+        ``path_column`` each row's file path under that name."""
         typed = [f'CAST(NULL AS {duckdb_type(f.type)}) AS "{f.name}"' for f in schema]
         typed.append(f'CAST(NULL AS DATE) AS "{PARTITION_KEY}"')
+        names = [*(f.name for f in schema), PARTITION_KEY]
+        options = ""
+        if path_column is not None:
+            typed.append(f'CAST(NULL AS VARCHAR) AS "{path_column}"')
+            names.append(path_column)
+            options = f", filename = {sql_literal(path_column)}"
         empty = f"SELECT {', '.join(typed)} WHERE false"
         folder = self.root.resolve() / database / name
         if not any(folder.glob(f"{PARTITION_KEY}=*/*.parquet")):
             return empty
-        columns = ", ".join([*(f'"{f.name}"' for f in schema), f'"{PARTITION_KEY}"'])
+        columns = ", ".join(f'"{n}"' for n in names)
         pattern = glob_literal(f"{folder}/{PARTITION_KEY}=") + "*/*.parquet"
         source = (
             f"read_parquet({sql_literal(pattern)}, hive_partitioning = true, "
-            f"union_by_name = true, hive_types = {{'{PARTITION_KEY}': DATE}})"
+            f"union_by_name = true, hive_types = {{'{PARTITION_KEY}': DATE}}{options})"
         )
-        # Names are [a-z0-9_] and the path a quoted literal: nothing to inject.
+        # Names are [a-z0-9_] (and '$path') and the path a quoted literal: nothing to inject.
         return f"SELECT {columns} FROM ({empty} UNION ALL BY NAME SELECT * FROM {source})"  # noqa: S608
 
     @contextlib.contextmanager

@@ -1,8 +1,16 @@
-"""The AWS catalog: Glue tables (and partitions) that Athena queries."""
+"""The AWS catalog: Glue tables (and partitions) that Athena queries, and the tables'
+``<model>_current`` views, created through Athena.
+
+A view is (re-)created with ``CREATE OR REPLACE VIEW`` run by Athena only when its SQL
+changed: the SQL's sha256 is kept in the base table's parameters (``VIEW_MARKER``), and a view
+whose marker matches and that exists in Glue is left alone. A table whose stream lost its keys
+loses the view this target created for it (``glue:DeleteTable``, only on ``*_current``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import typing as t
 from collections.abc import Sequence
@@ -12,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from target_athena_zuora.aws_errors import aws_error, error_code, one_line
 from target_athena_zuora.catalog import PARTITION_KEY, TableDefinition
+from target_athena_zuora.catalog.athena import Athena
 from target_athena_zuora.errors import CatalogError, SchemaError
 from target_athena_zuora.evolution import merge_schemas
 from target_athena_zuora.glue_types import (
@@ -20,6 +29,7 @@ from target_athena_zuora.glue_types import (
     storage_descriptor,
     table_input,
 )
+from target_athena_zuora.views import CurrentView, describe
 
 # IAM actions this module calls (iam.py builds the policy from these lists).
 IAM_ACTIONS = (
@@ -36,6 +46,28 @@ IAM_ACTIONS = (
 _ATTEMPTS = 6  # concurrent writers: re-read the table and try again
 _RETRY = {"ConcurrentModificationException", "AlreadyExistsException"}
 _PARTITION_BATCH = 100  # BatchUpdatePartition / BatchGetPartition take at most 100 entries
+# Called only on views named ``<model>_current`` (iam.py scopes it to those).
+VIEW_IAM_ACTIONS = ("glue:DeleteTable",)
+VIEW_MARKER = "target_athena_zuora.current_view_sha256"  # base table parameter
+VIEW_TYPE = "VIRTUAL_VIEW"
+# What GetTable returns that UpdateTable's TableInput takes back.
+_TABLE_INPUT_KEYS = {
+    "Name",
+    "Description",
+    "Owner",
+    "LastAccessTime",
+    "LastAnalyzedTime",
+    "Retention",
+    "StorageDescriptor",
+    "PartitionKeys",
+    "ViewOriginalText",
+    "ViewExpandedText",
+    "TableType",
+    "Parameters",
+    "TargetTable",
+}
+log = logging.getLogger(__name__)
+TableKey = tuple[str, str]
 
 
 class GlueCatalog:
@@ -48,11 +80,16 @@ class GlueCatalog:
         partition_projection: bool = False,
         first_date: str | None = None,
         timestamp_unit: str = "ms",
+        athena: Athena | None = None,
     ) -> None:
         self.client = client
         self.partition_projection = partition_projection
         self.first_date = first_date or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
         self.timestamp_unit = timestamp_unit
+        self.athena = athena  # None: current views off, no Athena queries at all
+        self._applied: dict[TableKey, TableDefinition] = {}
+        self._markers: dict[TableKey, str | None] = {}  # VIEW_MARKER as last read or written
+        self._published: dict[TableKey, str | None] = {}  # view SHA made sure of in this run
 
     def ensure_database(self, name: str) -> None:
         """Create the database when missing (already existing is fine)."""
@@ -86,13 +123,16 @@ class GlueCatalog:
         (``evolution``) and bring every partition whose columns differ up to the table's;
         optimistic retries on concurrent changes."""
         resource = f"{definition.database}.{definition.name}"
+        key = (definition.database, definition.name)
         for attempt in range(_ATTEMPTS):
             try:
                 existing = self._get_table(definition)
                 if existing is None:
                     self._create(definition)
+                    self._applied[key], self._markers[key] = definition, None
                     return definition
                 applied = self._update(definition, existing)
+                self._markers[key] = existing.get("Parameters", {}).get(VIEW_MARKER)
             except ClientError as error:
                 if error_code(error) in _RETRY and attempt < _ATTEMPTS - 1:
                     time.sleep(0.2 * 2**attempt)
@@ -101,6 +141,7 @@ class GlueCatalog:
             except BotoCoreError as error:
                 raise aws_error(error, "glue:UpdateTable", resource, CatalogError) from error
             break
+        self._applied[key] = applied
         self.sync_partitions(applied)
         return applied
 
@@ -200,7 +241,110 @@ class GlueCatalog:
             self.sync_partitions(definition, existing)
 
     def publish(self) -> None:
-        """Nothing to do: Glue changes are visible once made."""
+        """Bring the current view of every table applied in this run up to date (Glue's own
+        changes are visible once made): created or re-created through Athena when its SQL
+        changed or it is missing, dropped when the table lost its keys."""
+        if self.athena is None:
+            return
+        for key, definition in self._applied.items():
+            view = describe(
+                definition.database,
+                definition.name,
+                definition.schema,
+                definition.key_properties,
+                definition.replication_key,
+            )
+            wanted = view.sha256() if view is not None else None
+            if key in self._published and self._published[key] == wanted:
+                continue
+            if view is None:
+                self._drop_view(definition)
+            else:
+                self._ensure_view(definition, view, self.athena)
+            self._published[key] = wanted
+
+    def _ensure_view(self, definition: TableDefinition, view: CurrentView, athena: Athena) -> None:
+        name = f"{view.database}.{view.name}"
+        existing = self._get_named(view.database, view.name, name)
+        if existing is not None and existing.get("TableType") != VIEW_TYPE:
+            log.warning("no %s view: a table of that name exists (not a view)", name)
+            return
+        sha = view.sha256()
+        if existing is not None and self._markers.get((view.database, view.table)) == sha:
+            return  # unchanged since this target created it
+        athena.run(view.athena_statement(), f"CREATE OR REPLACE VIEW {name}", view.database)
+        log.info("created view %s (one row per key of %s.%s)", name, view.database, view.table)
+        self._set_marker(definition, sha)
+
+    def _drop_view(self, definition: TableDefinition) -> None:
+        """Remove the view this target created for a table that no longer has keys."""
+        key = (definition.database, definition.name)
+        if not self._markers.get(key):
+            return
+        name = f"{definition.name}_current"
+        resource = f"{definition.database}.{name}"
+        existing = self._get_named(definition.database, name, resource)
+        if existing is not None and existing.get("TableType") == VIEW_TYPE:
+            try:
+                self.client.delete_table(DatabaseName=definition.database, Name=name)
+            except ClientError as error:
+                if error_code(error) != "EntityNotFoundException":
+                    raise aws_error(error, "glue:DeleteTable", resource, CatalogError) from error
+            except BotoCoreError as error:
+                raise aws_error(error, "glue:DeleteTable", resource, CatalogError) from error
+            log.info(
+                "dropped view %s: %s.%s has no key properties any more",
+                resource,
+                definition.database,
+                definition.name,
+            )
+        self._set_marker(definition, None)
+
+    def _get_named(self, database: str, name: str, resource: str) -> dict[str, t.Any] | None:
+        try:
+            table: dict[str, t.Any] = self.client.get_table(DatabaseName=database, Name=name)[
+                "Table"
+            ]
+        except ClientError as error:
+            if error_code(error) == "EntityNotFoundException":
+                return None
+            raise aws_error(error, "glue:GetTable", resource, CatalogError) from error
+        except BotoCoreError as error:
+            raise aws_error(error, "glue:GetTable", resource, CatalogError) from error
+        return table
+
+    def _set_marker(self, definition: TableDefinition, sha: str | None) -> None:
+        """Record ``sha`` (or remove the record) in the base table's parameters."""
+        key = (definition.database, definition.name)
+        resource = f"{definition.database}.{definition.name}"
+        for attempt in range(_ATTEMPTS):
+            try:
+                existing = self._get_table(definition)
+                if existing is None:
+                    raise CatalogError(f"Glue table {resource} vanished while its view was made")
+                wanted = {k: v for k, v in existing.items() if k in _TABLE_INPUT_KEYS}
+                parameters = dict(existing.get("Parameters", {}))
+                if sha is None:
+                    parameters.pop(VIEW_MARKER, None)
+                else:
+                    parameters[VIEW_MARKER] = sha
+                wanted["Parameters"] = parameters
+                arguments: dict[str, t.Any] = {
+                    "DatabaseName": definition.database,
+                    "TableInput": wanted,
+                }
+                if existing.get("VersionId"):
+                    arguments["VersionId"] = existing["VersionId"]
+                self.client.update_table(**arguments)
+            except ClientError as error:
+                if error_code(error) in _RETRY and attempt < _ATTEMPTS - 1:
+                    time.sleep(0.2 * 2**attempt)
+                    continue
+                raise aws_error(error, _action(error), resource, CatalogError) from error
+            except BotoCoreError as error:
+                raise aws_error(error, "glue:UpdateTable", resource, CatalogError) from error
+            self._markers[key] = sha
+            return
 
     def close(self) -> None:
         """Nothing held open."""
@@ -235,6 +379,9 @@ class GlueCatalog:
         if self.partition_projection:
             start = _projection_start(existing) or self.first_date
         wanted = table_input(applied, projection_start=start)
+        marker = existing.get("Parameters", {}).get(VIEW_MARKER)
+        if marker:  # kept: the view's SQL is compared with it at the next publish
+            wanted["Parameters"][VIEW_MARKER] = marker
         if not _same(existing, wanted):
             arguments: dict[str, t.Any] = {
                 "DatabaseName": definition.database,

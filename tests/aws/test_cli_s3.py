@@ -30,8 +30,9 @@ KEY = re.compile(
 
 
 def keys(aws: Aws, bucket: str) -> list[str]:
+    """The models' parts (each run's _transfer_status part aside: test_transfer_status.py)."""
     listed = aws("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
-    return sorted(o["Key"] for o in listed)
+    return sorted(o["Key"] for o in listed if "/_transfer_status/" not in o["Key"])
 
 
 def read_model(aws: Aws, bucket: str, prefix: str) -> pa.Table:

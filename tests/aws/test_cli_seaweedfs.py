@@ -44,9 +44,9 @@ def weed_config(
 
 
 def objects(seaweedfs: Any, bucket: str) -> dict[str, str]:
-    """Every key in ``bucket`` with its ETag."""
+    """Every key in ``bucket`` with its ETag (each run's _transfer_status part aside)."""
     listed = seaweedfs.client().list_objects_v2(Bucket=bucket).get("Contents", [])
-    return {o["Key"]: o["ETag"] for o in listed}
+    return {o["Key"]: o["ETag"] for o in listed if "/_transfer_status/" not in o["Key"]}
 
 
 def read_model(seaweedfs: Any, bucket: str, prefix: str) -> pa.Table:

@@ -199,10 +199,14 @@ def run_cli(lines: list[dict[str, Any]], env: dict[str, str], tmp_path: Path) ->
 
 
 def landed(weed: Weed) -> dict[str, bytes]:
-    """Every object of the bucket with its bytes."""
+    """Every object of the bucket with its bytes (the run's _transfer_status part aside)."""
     client = weed.client()
     listed = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
-    return {o["Key"]: read_object(weed, BUCKET, o["Key"]) for o in listed}
+    return {
+        o["Key"]: read_object(weed, BUCKET, o["Key"])
+        for o in listed
+        if "/_transfer_status/" not in o["Key"]
+    }
 
 
 def read_parts(parts: dict[str, bytes]) -> pa.Table:

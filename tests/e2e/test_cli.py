@@ -180,7 +180,10 @@ def test_layout(sample: Any) -> None:
     matches = [PART.match(k) for k in found]
     assert all(matches), found
     assert {m["schema"] for m in matches if m} == {"zuora"}
-    assert sorted({m["model"] for m in matches if m}) == sorted(MODELS.values())
+    # every model, and the run's _transfer_status (one row per model, same transfer clock)
+    assert sorted({m["model"] for m in matches if m}) == sorted(
+        [*MODELS.values(), "_transfer_status"]
+    )
     dates = {m["date"] for m in matches if m}
     stamps = {m["ts"] for m in matches if m}
     assert len(dates) == 1 and len(stamps) == 1, "one transfer clock shared by every stream"
@@ -242,7 +245,12 @@ def test_types_in_the_catalog(sample: Any) -> None:
             "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal ORDER BY 2"
         ).fetchall()
     assert [(row[0], row[1]) for row in described] == EXPECTED_ACCOUNT_DUCKDB
-    assert views == sorted([("zuora", m) for m in MODELS.values()], key=lambda v: v[1])
+    expected = [
+        *MODELS.values(),
+        *(f"{m}_current" for m in MODELS.values()),  # every sample stream has keys
+        "_transfer_status",
+    ]
+    assert views == sorted([("zuora", m) for m in expected], key=lambda v: v[1])
 
 
 def test_summary_per_stream_on_stderr(sample: Any) -> None:
@@ -356,7 +364,7 @@ def test_schema_only_stream_gives_a_queryable_empty_view(run_cli: Callable[..., 
     }
     result = run_cli([schema, {"type": "STATE", "value": {"s": 1}}])
     assert result.returncode == 0, result.stderr
-    assert list(result.root.rglob("*.parquet")) == []
+    assert list(result.root.glob("zuora/payment_method/**/*.parquet")) == []
     with duckdb.connect(str(result.root / "catalog.duckdb"), read_only=True) as connection:
         count = connection.sql('SELECT count(*) FROM "zuora"."payment_method"').fetchall()
         described = connection.sql('DESCRIBE "zuora"."payment_method"').fetchall()

@@ -134,11 +134,12 @@ def test_layout_is_the_zuora_connectors(meltano_run: MeltanoRun) -> None:
     matches = [PART.match(p) for p in paths]
     assert all(matches), paths
     found = [m for m in matches if m]
-    assert {m["model"] for m in found} == set(MODELS.values())
+    models = [*MODELS.values(), "_transfer_status"]  # and the run's status, one part
+    assert {m["model"] for m in found} == set(models)
     assert len({m["ts"] for m in found}) == 1, "one transfer timestamp for the whole run"
     for m in found:
         assert m["date"] == dt.datetime.strptime(m["ts"], "%Y%m%d%H%M%S").date().isoformat()
-    assert Counter(m["model"] for m in found if m["n"] == "0") == Counter(MODELS.values())
+    assert Counter(m["model"] for m in found if m["n"] == "0") == Counter(models)
 
 
 def test_column_names_are_snake_case_and_dt_stays_in_the_path(meltano_run: MeltanoRun) -> None:
