@@ -141,11 +141,6 @@ def test_current_views_survive_a_rebuild_of_a_moved_lake(
     assert str(moved.resolve()) in paths[0]["sql"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="keys come from catalog.json only: the writer does not yet write part_metadata "
-    "into the parts, so a rebuild without catalog.json cannot know them",
-)
 def test_current_views_survive_a_rebuild_without_catalog_json(
     lake: Path, run_cli: RunCli, tmp_path: Path
 ) -> None:
