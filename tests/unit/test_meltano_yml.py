@@ -154,7 +154,7 @@ def test_real_defaults_are_declared() -> None:
 def test_loader_capabilities_and_commands() -> None:
     loader = plugin("loaders", "target-athena-zuora")
     assert loader["capabilities"] == about()["capabilities"]
-    assert loader["settings_group_validation"] == [], "nothing is required (local default)"
+    assert loader.get("settings_group_validation", []) == [], "nothing is required"
     commands = loader["commands"]
     assert set(commands) == {"test", "iam-policy", "rebuild-catalog", "about"}
     assert commands["rebuild-catalog"]["args"] == "--config ENV --rebuild-catalog"
@@ -162,10 +162,27 @@ def test_loader_capabilities_and_commands() -> None:
         assert command["description"]
 
 
-def test_generated_block_markers_appear_once() -> None:
+def test_generator_rewrites_only_the_loaders_generated_keys() -> None:
+    """A stale setting is rewritten in place; the hand-written rest stays byte for byte."""
     text = MELTANO_YML.read_text(encoding="utf-8")
-    assert text.count(generator().YML_START) == 1
-    assert text.count(generator().YML_END) == 1
+    stale = text.replace("      label: Part Size MB\n", "      label: Old Label\n", 1)
+    stale = stale.replace("    - validate-records\n", "", 1)
+    assert stale != text
+    about_json = about()
+    assert generator().with_generated_keys(stale, about_json) == text
+    assert generator().with_generated_keys(text, about_json) is text
+
+
+def test_a_meltano_rewrite_of_the_file_is_no_drift() -> None:
+    """`meltano config set` rewrites meltano.yml in its own style (quotes, wrapping): the
+    generator compares content, not text."""
+    text = MELTANO_YML.read_text(encoding="utf-8")
+    reflowed = text.replace(
+        "      kind: options\n      value: snappy\n",
+        "      kind: 'options'\n      value: 'snappy'\n",
+    )
+    assert reflowed != text
+    assert generator().with_generated_keys(reflowed, about()) is reflowed
 
 
 def test_demo_tap_keeps_state_and_needs_no_discovery() -> None:
@@ -192,3 +209,55 @@ def test_loader_basics() -> None:
     assert loader["config"] == {"local_path": "output", "schema": "zuora"}
     assert project()["default_environment"] == "dev"
     assert plugin("extractors", "tap-zuora")["pip_url"] == "tap-zuora==1.6.1"
+
+
+def test_new_settings_need_only_a_rerun() -> None:
+    """Settings the target gains later (flush timers, current_views, ...) land in meltano.yml
+    and the Hub file from --about alone, with their kinds and defaults."""
+    about_json = json.loads(json.dumps(about()))
+    properties = about_json["settings"]["properties"]
+    properties["flush_idle_seconds"] = {
+        "type": ["number", "null"],
+        "default": 30,
+        "description": "Land and checkpoint after this long without input.",
+    }
+    properties["current_views"] = {"type": ["boolean", "null"], "default": True}
+    text = MELTANO_YML.read_text(encoding="utf-8")
+    updated = generator().with_generated_keys(text, about_json)
+    loader = generator().loader(updated)
+    added = {s["name"]: s for s in loader["settings"]}
+    assert added["flush_idle_seconds"]["kind"] == "decimal"
+    assert added["flush_idle_seconds"]["value"] == 30
+    assert added["current_views"] == {
+        "name": "current_views",
+        "kind": "boolean",
+        "value": True,
+        "label": "Current Views",
+    }
+    assert generator().with_generated_keys(updated, about_json) is updated
+    assert loader["commands"] == generator().loader(text)["commands"]
+    hub = yaml.safe_load(generator().hub_definition(about_json, loader["commands"]))
+    assert {s["name"] for s in hub["settings"]} >= {"flush_idle_seconds", "current_views"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected"),
+    [
+        ({"type": ["string", "null"]}, "string"),
+        ({"type": ["integer", "null"]}, "integer"),
+        ({"type": ["number", "null"]}, "decimal"),
+        ({"type": ["integer", "number", "null"]}, "decimal"),
+        ({"type": "boolean"}, "boolean"),
+        ({"type": ["object", "null"], "properties": {}}, "object"),
+        ({"type": ["array", "null"], "items": {"type": "string"}}, "array"),
+        ({"type": ["string", "null"], "format": "date-time"}, "date_iso8601"),
+        ({"type": ["string", "null"], "enum": ["a", "b", None]}, "options"),
+        ({"oneOf": [{"type": ["string"]}, {"type": "array"}, {"type": "null"}]}, "array"),
+        ({"oneOf": [{"type": ["number"]}, {"type": ["string"]}, {"type": "null"}]}, "string"),
+        ({}, "string"),
+    ],
+    ids=lambda v: json.dumps(v) if isinstance(v, dict) else v,
+)
+def test_json_schema_to_meltano_kind(schema: dict[str, Any], expected: str) -> None:
+    assert generator().kind(schema) == expected
+    assert expected in MELTANO_KINDS
