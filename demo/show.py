@@ -15,6 +15,7 @@ storage is insert-only, as the Zuora connector's).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -147,5 +148,14 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def run() -> int:
+    """``main``, ending quietly when the reader of stdout goes away (``| head``)."""
+    try:
+        return main(sys.argv)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as the demo tap
+
+
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    raise SystemExit(run())
