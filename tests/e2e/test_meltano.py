@@ -389,3 +389,22 @@ def test_meltano_kept_the_second_runs_final_state(two_runs: TwoRuns) -> None:
 def test_second_run_summary_counts_the_changed_rows(two_runs: TwoRuns) -> None:
     for model in MODELS.values():
         assert re.search(rf"zuora\.{model}\b.*\b7 records", two_runs.second_log), model
+
+
+def test_demo_show_prints_what_the_second_run_landed(two_runs: TwoRuns) -> None:
+    """scripts/demo's printout after run 2: this run's rows per model and the changed
+    invoices, the soft-deleted one included."""
+    shown = subprocess.run(
+        [sys.executable, str(REPO / "demo" / "show.py"), str(two_runs.run.root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=TIMEOUT,
+    ).stdout
+    assert "Run 2: Meltano handed the tap the STATE of run 1" in shown
+    for stream, model in MODELS.items():
+        rows = len(sample_records(stream)) + 7
+        assert re.search(rf"zuora\.{model} +7 +{rows} ", shown), model
+    for record in expected_second_run("Invoice"):
+        assert record["InvoiceNumber"] in shown
+    assert re.search(r"INV\d+ .* true ", shown), "the soft-deleted invoice, deleted = true"
