@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import re
 from collections.abc import Mapping
@@ -162,9 +163,13 @@ def _positive_int(config: Mapping[str, Any], name: str, default: int) -> int:
 
 
 def _positive_number(config: Mapping[str, Any], name: str, default: float) -> float:
+    """A positive number, also when written as a string (``"0.5"``: Meltano passes strings)."""
     value = config.get(name, default)
-    if value is None:
+    if value in (None, ""):
         return default
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # else refused below, naming the value as given
+            value = float(value)
     number = isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool)
     if not number or not value > 0:  # NaN is not > 0 either
         msg = f"setting '{name}' is {value!r}; expected a positive number (fractions allowed)"

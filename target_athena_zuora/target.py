@@ -28,6 +28,12 @@ def _text(name: str, description: str, **kwargs: t.Any) -> th.Property[t.Any]:
     return th.Property(name, th.StringType, description=description, **kwargs)
 
 
+# A number, or a number written as a string: Meltano 4.4 cannot pass a `decimal` setting
+# that comes from an environment variable (TypeError: Decimal is not JSON serializable), so
+# these settings are declared to Meltano as strings and accept both.
+SECONDS = th.CustomType({"type": ["number", "string"]})
+
+
 def _config_schema() -> dict[str, t.Any]:
     return th.PropertiesList(
         _text(
@@ -119,13 +125,13 @@ def _config_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "aws_connect_timeout_seconds",
-            th.NumberType,
+            SECONDS,
             default=5,
             description="Seconds to wait for a connection to an AWS endpoint.",
         ),
         th.Property(
             "aws_read_timeout_seconds",
-            th.NumberType,
+            SECONDS,
             default=10,
             description="Seconds to wait for an AWS endpoint's answer; with "
             "`aws_max_attempts`, an endpoint that never answers fails the run in about a "
@@ -155,7 +161,7 @@ def _config_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "flush_idle_seconds",
-            th.NumberType,
+            SECONDS,
             default=30,
             description="When no message has arrived for this many seconds and records or a "
             "newer STATE wait, land them (close open parts, apply the catalog) and print the "
@@ -164,7 +170,7 @@ def _config_schema() -> dict[str, t.Any]:
         ),
         th.Property(
             "flush_max_minutes",
-            th.NumberType,
+            SECONDS,
             default=5,
             description="At most this many minutes between checkpoints while records keep "
             "flowing (the age of the oldest unacknowledged record or STATE). Lower: a "

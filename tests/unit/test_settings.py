@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal as DecimalNumber
 from typing import Any
 
 import pytest
@@ -39,6 +40,13 @@ def test_defaults() -> None:
         ({"number_type": "decimal(1,0)"}, "number_type", Decimal(1, 0)),
         ({"part_size_mb": 1}, "part_size_mb", 1),
         ({"bucket": "b"}, "on_aws", True),
+        ({"flush_idle_seconds": 0.5}, "flush_idle_seconds", 0.5),
+        ({"flush_idle_seconds": "0.5"}, "flush_idle_seconds", 0.5),  # Meltano passes strings
+        ({"flush_max_minutes": DecimalNumber("0.01")}, "flush_max_seconds", 0.6),
+        ({"flush_max_minutes": 2}, "flush_max_seconds", 120.0),
+        ({"aws_read_timeout_seconds": "2.5"}, "aws_read_timeout_seconds", 2.5),
+        ({"aws_max_attempts": 2}, "aws_max_attempts", 2),
+        ({"current_views": False}, "current_views", False),
     ],
     ids=lambda v: str(v) if not isinstance(v, dict) else "-".join(f"{k}={w}" for k, w in v.items()),
 )
@@ -69,6 +77,12 @@ def test_values(config: dict[str, Any], attribute: str, expected: Any) -> None:
         ({"auth_method": "role"}, "role_arn"),
         ({"auth_method": "access_key", "aws_access_key_id": "AKIA"}, "aws_secret_access_key"),
         ({"sse": "aws:kms"}, "kms_key_id"),
+        ({"flush_idle_seconds": 0}, "flush_idle_seconds"),
+        ({"flush_idle_seconds": "soon"}, "flush_idle_seconds"),
+        ({"flush_max_minutes": -1}, "flush_max_minutes"),
+        ({"flush_max_minutes": "nan"}, "flush_max_minutes"),
+        ({"aws_connect_timeout_seconds": True}, "aws_connect_timeout_seconds"),
+        ({"aws_max_attempts": 0}, "aws_max_attempts"),
     ],
     ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={w}" for k, w in v.items()),
 )
