@@ -130,7 +130,7 @@ class GlueCatalog:
                 if existing is None:
                     self._create(definition)
                     self._applied[key], self._markers[key] = definition, None
-                    return definition
+                    return definition  # a table just created has no partitions
                 applied = self._update(definition, existing)
                 self._markers[key] = existing.get("Parameters", {}).get(VIEW_MARKER)
             except ClientError as error:
@@ -142,25 +142,82 @@ class GlueCatalog:
                 raise aws_error(error, "glue:UpdateTable", resource, CatalogError) from error
             break
         self._applied[key] = applied
-        self.sync_partitions(applied)
+        self._guarded(
+            applied,
+            "glue:BatchUpdatePartition",
+            lambda: self._sync(applied, glue_columns(applied.schema)),
+        )
         return applied
 
-    def sync_partitions(self, definition: TableDefinition, values: Sequence[str] = ()) -> None:
-        """Update every registered partition (or those of ``values``) whose columns differ
-        from the table's, in batches."""
+    def add_partitions(self, definition: TableDefinition, values: Sequence[str]) -> None:
+        """Register ``dt`` partitions with the table's columns as Glue holds them now (not
+        ``definition``'s: an overlapping run may have evolved the table since this one
+        applied it); already registered ones are brought up to the table. Nothing to do
+        with projection."""
+        if self.partition_projection or not values:
+            return
+
+        def register() -> None:
+            columns = self._columns(definition)
+            for start in range(0, len(values), _PARTITION_BATCH):
+                self._create_partitions(
+                    definition, columns, values[start : start + _PARTITION_BATCH]
+                )
+            self._sync(definition, columns, values)
+
+        self._guarded(definition, "glue:BatchCreatePartition", register)
+
+    def _sync(
+        self, definition: TableDefinition, columns: list[dict[str, str]], values: Sequence[str] = ()
+    ) -> None:
+        """Bring every registered partition (or those of ``values``) whose columns differ from
+        ``columns`` (the table's) up to them, in batches; then read the table again and
+        repeat while an overlapping run changed it meanwhile, so that no partition is left
+        behind (or taken back) by a run holding an older view of the table."""
         if self.partition_projection:
             return
-        wanted = glue_columns(definition.schema)
+        for _ in range(_ATTEMPTS):
+            wanted = _pairs(columns)
+            stale = [
+                p
+                for p in self._partitions(definition, values)
+                if _pairs(p["StorageDescriptor"].get("Columns", [])) != wanted
+            ]
+            for start in range(0, len(stale), _PARTITION_BATCH):
+                self._update_partitions(
+                    definition, columns, stale[start : start + _PARTITION_BATCH]
+                )
+            latest = self._columns(definition)
+            if _pairs(latest) == wanted:
+                return
+            columns = latest
+        raise CatalogError(
+            f"Glue table {definition.database}.{definition.name} kept changing while its "
+            f"partitions were brought up to it ({_ATTEMPTS} times); run the load again"
+        )
+
+    def _guarded(
+        self, definition: TableDefinition, action: str, call: t.Callable[[], None]
+    ) -> None:
+        """Run ``call``, translating AWS errors into a ``CatalogError`` naming the table (and
+        ``action`` when the error names no operation)."""
         resource = f"{definition.database}.{definition.name}"
         try:
-            partitions = self._partitions(definition, values)
-            stale = [p for p in partitions if p["StorageDescriptor"].get("Columns") != wanted]
-            for start in range(0, len(stale), _PARTITION_BATCH):
-                self._update_partitions(definition, wanted, stale[start : start + _PARTITION_BATCH])
+            call()
         except ClientError as error:
             raise aws_error(error, _action(error), resource, CatalogError) from error
         except BotoCoreError as error:
-            raise aws_error(error, "glue:BatchUpdatePartition", resource, CatalogError) from error
+            raise aws_error(error, action, resource, CatalogError) from error
+
+    def _columns(self, definition: TableDefinition) -> list[dict[str, str]]:
+        """The table's columns as Glue holds them now."""
+        table = self._get_table(definition)
+        if table is None:
+            raise CatalogError(
+                f"Glue table {definition.database}.{definition.name} disappeared while loading"
+            )
+        columns: list[dict[str, str]] = table["StorageDescriptor"].get("Columns", [])
+        return [{"Name": c["Name"], "Type": c["Type"]} for c in columns]
 
     def _partitions(
         self, definition: TableDefinition, values: Sequence[str]
@@ -175,6 +232,32 @@ class GlueCatalog:
             response = self.client.batch_get_partition(**names, PartitionsToGet=wanted)
             found.extend(response.get("Partitions", []))
         return found
+
+    def _create_partitions(
+        self, definition: TableDefinition, columns: list[dict[str, str]], values: Sequence[str]
+    ) -> None:
+        """BatchCreatePartition (at most 100); already registered ones are fine."""
+        resource = f"{definition.database}.{definition.name}"
+        response = self.client.batch_create_partition(
+            DatabaseName=definition.database,
+            TableName=definition.name,
+            PartitionInputList=[
+                {
+                    "Values": [value],
+                    "StorageDescriptor": storage_descriptor(
+                        columns, f"{definition.location}{PARTITION_KEY}={value}/"
+                    ),
+                }
+                for value in values
+            ],
+        )
+        for failure in response.get("Errors", []):
+            detail = failure.get("ErrorDetail", {})
+            if detail.get("ErrorCode") != "AlreadyExistsException":
+                raise CatalogError(
+                    f"glue:BatchCreatePartition on {resource} {failure.get('PartitionValues')}: "
+                    f"{detail.get('ErrorCode')}: {one_line(str(detail.get('ErrorMessage')))}"
+                )
 
     def _update_partitions(
         self,
@@ -204,41 +287,6 @@ class GlueCatalog:
                 f"{failure.get('PartitionValueList')}: {detail.get('ErrorCode')}: "
                 f"{one_line(str(detail.get('ErrorMessage')))}"
             )
-
-    def add_partitions(self, definition: TableDefinition, values: Sequence[str]) -> None:
-        """Register ``dt`` partitions; existing ones are fine; nothing to do with projection."""
-        if self.partition_projection or not values:
-            return
-        columns = glue_columns(definition.schema)
-        partitions = [
-            {
-                "Values": [value],
-                "StorageDescriptor": storage_descriptor(
-                    columns, f"{definition.location}{PARTITION_KEY}={value}/"
-                ),
-            }
-            for value in values
-        ]
-        resource = f"{definition.database}.{definition.name}"
-        try:
-            response = self.client.batch_create_partition(
-                DatabaseName=definition.database,
-                TableName=definition.name,
-                PartitionInputList=partitions,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise aws_error(error, "glue:BatchCreatePartition", resource, CatalogError) from error
-        existing: list[str] = []
-        for failure in response.get("Errors", []):
-            detail = failure.get("ErrorDetail", {})
-            if detail.get("ErrorCode") != "AlreadyExistsException":
-                raise CatalogError(
-                    f"glue:BatchCreatePartition on {resource} {failure.get('PartitionValues')}: "
-                    f"{detail.get('ErrorCode')}: {one_line(str(detail.get('ErrorMessage')))}"
-                )
-            existing.extend(failure.get("PartitionValues") or [])
-        if existing:  # registered by an earlier run: bring its columns up to the table's
-            self.sync_partitions(definition, existing)
 
     def publish(self) -> None:
         """Bring the current view of every table applied in this run up to date (Glue's own
@@ -414,6 +462,11 @@ def _same(existing: dict[str, t.Any], wanted: dict[str, t.Any]) -> bool:
         and {k: v for k, v in existing.get("Parameters", {}).items() if k in wanted["Parameters"]}
         == wanted["Parameters"]
     )
+
+
+def _pairs(columns: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """Columns compared by name and type only (Glue may add keys such as ``Comment``)."""
+    return [(c["Name"], c["Type"]) for c in columns]
 
 
 def _action(error: ClientError) -> str:

@@ -196,6 +196,9 @@ def test_update_carries_the_version_and_retries_a_concurrent_modification() -> N
             },
         )
         stub.add_response("get_partitions", {"Partitions": []})  # none to bring up to date
+        # ... and the table read again: unchanged since, so no partition was left behind.
+        merged = [*theirs, {"Name": "status", "Type": "string"}]
+        stub.add_response("get_table", glue_table(merged, "9"))
         GlueCatalog(client).apply_table(definition(ours))
         stub.assert_no_pending_responses()
 
