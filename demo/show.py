@@ -5,8 +5,9 @@
 Run 1 (one transfer timestamp among the parts): rows per model, then the top accounts.
 Later runs: what this run's parts hold, every model's rows against its distinct ids and
 current rows, the latest version of each invoice the run changed, then the top accounts
-again, all on the latest version of each row (rows land again when they change: the
-storage is insert-only, as the Zuora connector's).
+again, on the ``<model>_current`` views (the latest version of each row, soft deletes left
+out: rows land again when they change, the storage is insert-only as the Zuora
+connector's). Last, when each table last loaded (``_transfer_status``).
 """
 
 # A demo printing its results; SQL is built from the catalog's own view names and the
@@ -38,10 +39,9 @@ def latest(model: str) -> str:
 
 
 def current(model: str) -> str:
-    """SQL: one row per id, its latest version, unless that version is a soft delete."""
-    # current-views: once the target creates them, this is f"SELECT * FROM {SCHEMA}.{model}_current"
-    # (one row per key, latest non-deleted version).
-    return latest(model) + " AND NOT deleted"
+    """SQL: one row per id, its latest version, unless that version is a soft delete — the
+    view the target keeps beside each keyed table."""
+    return f"SELECT * FROM {SCHEMA}.{model}_current"
 
 
 def transfers(root: Path) -> list[str]:
@@ -56,7 +56,7 @@ def models(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         "SELECT view_name FROM duckdb_views() WHERE schema_name = ? ORDER BY 1", [SCHEMA]
     ).fetchall()
-    return [name for (name,) in rows if not name.endswith("_current")]
+    return [name for (name,) in rows if not name.endswith("_current") and name[0] != "_"]
 
 
 def parts_of(root: Path, model: str, stamp: str) -> str:
@@ -132,6 +132,17 @@ LIMIT 10
     con.sql(query).show(max_width=200)
 
 
+def last_loads(con: duckdb.DuckDBPyConnection) -> None:
+    query = f"""
+SELECT model, records, parts, bytes, finished_at
+FROM {SCHEMA}."_transfer_status"
+QUALIFY row_number() OVER (PARTITION BY model ORDER BY transfer_timestamp DESC) = 1
+ORDER BY model
+"""
+    print("\nWhen each table last loaded, and how much (the target's _transfer_status):" + query)
+    con.sql(query).show(max_width=200)
+
+
 def main(argv: list[str]) -> int:
     root = Path(argv[1] if len(argv) > 1 else "output")
     stamps = transfers(root)
@@ -145,6 +156,7 @@ def main(argv: list[str]) -> int:
         else:
             later_run(con, root, names, stamps)
         top_accounts(con)
+        last_loads(con)
     return 0
 
 

@@ -171,7 +171,15 @@ class DuckDBCatalog:
         """Derive every table from the parts under the root (merged into ``catalog.json``
         when it is readable), rewrite both files; return the tables."""
         with self._locked():
-            tables = self._load(derive=False) if (self.root / MANIFEST_FILE).exists() else {}
+            try:
+                tables = self._load(derive=False)
+            except CatalogError as error:
+                log.warning("%s; deriving every table from the parts", error)
+                tables = {}
+            for key, table in list(tables.items()):  # a folder removed by hand: table gone
+                if not (self.root / table.database / table.name).is_dir():
+                    log.info("%s has no folder under %s: left out", key, self.root)
+                    del tables[key]
             for table in self._derive().values():
                 key = f"{table.database}.{table.name}"
                 tables[key] = self._union(tables.get(key), table)
@@ -230,7 +238,7 @@ class DuckDBCatalog:
                 )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             if not derive:
-                raise CatalogError(f"{manifest} is unreadable ({error}); remove it") from error
+                raise CatalogError(f"{manifest} is unreadable ({error})") from error
             tables = list(self._derive().values())
             log.warning(
                 "%s is unreadable (%s): rebuilding it from the parts under %s",

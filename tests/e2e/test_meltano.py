@@ -409,3 +409,14 @@ def test_demo_show_prints_what_the_second_run_landed(two_runs: TwoRuns) -> None:
     for record in expected_second_run("Invoice"):
         assert record["InvoiceNumber"] in shown
     assert re.search(r"INV\d+ .* true ", shown), "the soft-deleted invoice, deleted = true"
+    assert "When each table last loaded" in shown
+    for model in MODELS.values():
+        assert re.search(rf"\b{model}\s*│\s*7\s*│\s*1\s*│", shown), model  # _transfer_status
+
+
+def test_metric_lines_name_their_stream_in_meltanos_console(two_runs: TwoRuns) -> None:
+    for stream in MODELS:
+        assert re.search(
+            rf"METRIC record_count for stream {stream}\b.*metric_name=record_count",
+            two_runs.second_log,
+        ), stream

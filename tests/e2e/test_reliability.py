@@ -296,6 +296,21 @@ def test_a_moved_output_folder_is_queryable_after_rebuild(run_cli: Any, tmp_path
     assert view_ids(new, "invoice") == list(range(10))
 
 
+def test_rebuild_leaves_out_a_table_whose_folder_was_removed(run_cli: Any, tmp_path: Path) -> None:
+    """Removing a table by hand: delete its folder, then --rebuild-catalog (a damaged
+    catalog.json on the way is no obstacle: the parts are the truth)."""
+    root = tmp_path / "out"
+    assert run_cli(stream_lines("Invoice", 0, 5) + stream_lines("Account", 0, 5), root=root)
+    shutil.rmtree(root / "zuora" / "invoice")
+    (root / "catalog.json").write_text("not json")
+    result = run_cli([], root=root, extra_args=["--rebuild-catalog"])
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as connection:
+        views = {r[0] for r in connection.sql("SELECT view_name FROM duckdb_views()").fetchall()}
+    assert "invoice" not in views and "invoice_current" not in views
+    assert view_ids(root, "account") == list(range(5))
+
+
 def test_damaged_catalog_files_are_rebuilt_with_a_warning(run_cli: Any, tmp_path: Path) -> None:
     root = tmp_path / "out"
     lines = stream_lines("Invoice", 0, 10)
