@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from target_athena_zuora import status
 from target_athena_zuora.catalog import Catalog, TableDefinition, part_metadata
 from target_athena_zuora.destinations import build_destination
 from target_athena_zuora.errors import SchemaError
@@ -205,6 +206,11 @@ class Lander:
         before any part of this schema is stored (a change the catalog refuses, such as a
         column changing type, fails here, not after parts land)."""
         model, stream = stream_schema.model, stream_schema.stream
+        if model == status.MODEL:  # the table the target lands its transfer status in
+            raise SchemaError(
+                f"stream {stream} would land in table {self._name(model)}, which the target "
+                "keeps for its transfer status; rename it with a stream map"
+            )
         owner = self._streams.setdefault(model, stream)
         if owner != stream:
             raise SchemaError(
@@ -359,15 +365,6 @@ class Lander:
         model of this run (``status``), landed as a part of the model ``_transfer_status``
         (table applied, part stored, partition registered, catalog published). No STATE
         covers it: a failure here fails the run after its data was acknowledged."""
-        from target_athena_zuora import status  # noqa: PLC0415 - only at a clean end
-
-        if status.MODEL in self.writers:
-            self.logger.warning(
-                "stream %s lands in table %s: no transfer status written this run",
-                self._streams.get(status.MODEL),
-                self._name(status.MODEL),
-            )
-            return
         if not self.writers:
             return
         offset = time.time() - time.monotonic()

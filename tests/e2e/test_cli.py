@@ -551,3 +551,13 @@ def test_about_lists_every_setting(run_cli: Callable[..., Any]) -> None:
         "batch_size_rows",
     }
     assert wanted <= names
+
+
+def test_a_stream_taking_the_status_tables_name_is_refused(run_cli: Callable[..., Any]) -> None:
+    schema = {**invoice_schema(), "stream": "_TransferStatus"}
+    result = run_cli([schema, {**invoice(0), "stream": "_TransferStatus"}, state(0)])
+    assert result.returncode == 1
+    (line,) = result.error_lines
+    assert "stream _TransferStatus" in line and "zuora._transfer_status" in line, line
+    assert "input line 1" in line, line
+    assert result.states == []
