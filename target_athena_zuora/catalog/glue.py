@@ -291,7 +291,8 @@ class GlueCatalog:
     def publish(self) -> None:
         """Bring the current view of every table applied in this run up to date (Glue's own
         changes are visible once made): created or re-created through Athena when its SQL
-        changed or it is missing, dropped when the table lost its keys."""
+        changed (the sha256 kept in the table's parameters differs), dropped when the table
+        lost its keys."""
         if self.athena is None:
             return
         for key, definition in self._applied.items():
@@ -318,8 +319,8 @@ class GlueCatalog:
             log.warning("no %s view: a table of that name exists (not a view)", name)
             return
         sha = view.sha256()
-        if existing is not None and self._markers.get((view.database, view.table)) == sha:
-            return  # unchanged since this target created it
+        if self._markers.get((view.database, view.table)) == sha:
+            return  # unchanged since this target created it: not sent to Athena again
         athena.run(view.athena_statement(), f"CREATE OR REPLACE VIEW {name}", view.database)
         log.info("created view %s (one row per key of %s.%s)", name, view.database, view.table)
         self._set_marker(definition, sha)
