@@ -84,7 +84,7 @@ def openers(line: bytes) -> int:
 
 def too_deep(line: bytes) -> bool:
     """Whether objects and arrays nest deeper than ``MAX_DEPTH`` in ``line``."""
-    return openers(line) > MAX_DEPTH and _scan(line, depth=MAX_DEPTH).path is not None
+    return openers(line) > MAX_DEPTH and _scan(line, depth=MAX_DEPTH, stop=True).path is not None
 
 
 def find_problem(line: bytes) -> Problem | None:
@@ -232,41 +232,48 @@ class _Scan:
         return self.stream, self.kind
 
 
-def _scan(line: bytes, *, depth: int | None = None, offset: int | None = None) -> _Scan:
+def _scan(
+    line: bytes, *, depth: int | None = None, offset: int | None = None, stop: bool = False
+) -> _Scan:
     """Find the path of the token holding byte ``offset``, or of the first container nested
-    deeper than ``depth``; also the message's ``stream`` and ``type`` seen along the way."""
+    deeper than ``depth``; also the message's ``stream`` and ``type`` (looked for to the end
+    of the line unless found earlier, or ``stop``: the path is all that is wanted)."""
     found = _Scan()
     stack: list[_Frame] = []
     beyond = 0  # containers open past ``depth`` (not tracked one by one)
     for match in _TOKEN.finditer(line):
         token = match.group()
         if offset is not None and match.start() <= offset < match.end():
-            top = stack[-1] if stack else None
-            is_key = top is not None and not top.array and top.expect_key
-            steps = [f.step for f in stack[:-1]] + [_string(token)] if is_key else []
-            steps = steps or [f.step for f in stack]
-            found.path = tuple(s for s in steps if s is not None)
-            found.token = token
+            found.path, found.token = _token_path(stack, token), token
             return found
         head = token[:1]
         if head in b"{[":
-            if depth is not None and len(stack) >= depth:
-                if found.path is None:
-                    found.path = tuple(f.step for f in stack if f.step is not None)
-                beyond += 1
-            else:
+            if depth is None or len(stack) < depth:
                 array = head == b"["
                 stack.append(_Frame(array, 0 if array else None, not array))
+                continue
+            found.path = found.path or tuple(f.step for f in stack if f.step is not None)
+            if stop or found.stream is not None:
+                return found
+            beyond += 1
         elif head in b"}]":
             if beyond:
                 beyond -= 1
             elif stack:
                 stack.pop()
-        elif beyond or not stack:
-            continue
-        else:
+        elif stack and not beyond:
             _step(stack, head, token, found)
     return found
+
+
+def _token_path(stack: list[_Frame], token: bytes) -> tuple[str | int, ...]:
+    """The path of ``token``: a key's own path, or the value's."""
+    top = stack[-1] if stack else None
+    if top is not None and not top.array and top.expect_key:
+        steps = [f.step for f in stack[:-1]] + [_string(token)]
+    else:
+        steps = [f.step for f in stack]
+    return tuple(s for s in steps if s is not None)
 
 
 def _step(stack: list[_Frame], head: bytes, token: bytes, found: _Scan) -> None:

@@ -151,6 +151,7 @@ class Converter:
             explicit_schema=pa.schema([record]), unexpected_field_behavior="ignore"
         )
         self._undeclared = False  # a batch had undeclared keys: read leniently from now on
+        self._float_columns = [(i, c) for i, c in enumerate(schema.columns) if _has_float(c)]
         self._json_top = any(c.kind is Kind.JSON for c in schema.columns)
         self._json_nested = any(c.has_json and c.kind is not Kind.JSON for c in schema.columns)
 
@@ -196,11 +197,15 @@ class Converter:
             raise pa.ArrowInvalid("a RECORD message has no 'record' object")
         if not declared:
             self._check_lines(lines())
+        leaves: list[pa.Array] = []
+        for chunk in records.chunks:
+            for i, column in self._float_columns:
+                _float_leaves(chunk.field(i), column, leaves)
+        if _non_finite(leaves):
+            raise pa.ArrowInvalid("NaN or Infinity in a number column")
         arrays = []
         for i, column in enumerate(self.schema.columns):
             values = pa.chunked_array([c.field(i) for c in records.chunks], type=column.read_type)
-            if _has_float(column) and _non_finite(values, column):
-                raise pa.ArrowInvalid(f"a non-finite number in {column.source}")
             if column.needs_finish or (quote_json and column.kind is Kind.JSON):
                 values = _finish(values, column, quote_json=quote_json)
             arrays.append(values)
@@ -376,25 +381,28 @@ def _has_float(column: Column) -> bool:
     return column.type == pa.float64() or any(_has_float(c) for c in column.children)
 
 
-def _non_finite(values: pa.ChunkedArray | pa.Array, column: Column) -> bool:
-    """Whether a ``number`` value under ``values`` is NaN or infinite (Arrow reads the
-    literals ``NaN``/``Infinity``, which are not JSON)."""
-    if isinstance(values, pa.ChunkedArray):
-        return any(_non_finite(chunk, column) for chunk in values.chunks)
+def _float_leaves(values: pa.Array, column: Column, out: list[pa.Array]) -> None:
+    """Collect the float64 arrays under ``values`` (a column as read) into ``out``."""
     if column.kind is Kind.STRUCT:
-        return any(
-            _non_finite(values.field(i), child)
-            for i, child in enumerate(column.children)
-            if _has_float(child)
-        )
-    if column.kind is Kind.LIST:
-        return _non_finite(values.flatten(), column.children[0])
-    if column.type != pa.float64():
+        for i, child in enumerate(column.children):
+            if _has_float(child):
+                _float_leaves(values.field(i), child, out)
+    elif column.kind is Kind.LIST:
+        _float_leaves(values.flatten(), column.children[0], out)
+    elif column.type == pa.float64():
+        out.append(values)
+
+
+def _non_finite(leaves: list[pa.Array]) -> bool:
+    """Whether a value in ``leaves`` is NaN or infinite (Arrow reads the literals
+    ``NaN``/``Infinity``, which are not JSON). One sum over all of them: finite unless some
+    value is not (or the sum overflows, then each is looked at)."""
+    if not leaves:
         return False
-    total = pc.sum(values).as_py()  # finite unless some value is not (or the sum overflows)
+    total = pc.sum(pa.chunked_array(leaves, pa.float64())).as_py()
     if total is None or math.isfinite(total):
         return False
-    return not pc.all(pc.is_finite(values)).as_py()
+    return not all(pc.all(pc.is_finite(leaf)).as_py() is not False for leaf in leaves)
 
 
 def _finish(
