@@ -21,7 +21,7 @@ import sys
 import threading
 import typing as t
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from itertools import compress, count, repeat
 
 import msgspec
@@ -37,6 +37,7 @@ from target_athena_zuora.errors import (
     where,
 )
 from target_athena_zuora.jsontext import (
+    MAX_DEPTH,
     LineError,
     Repeated,
     find_problem,
@@ -65,14 +66,19 @@ class _Envelope(msgspec.Struct):
     stream: t.Any = None
 
 
-class _Object(msgspec.Struct):
+class _Object(msgspec.Struct, gc=False):
     """Any JSON object (its members are skipped)."""
 
 
-class _StateLine(msgspec.Struct):
+class _StateLine(msgspec.Struct, gc=False):
     """What every STATE line must be: a JSON object whose ``value`` is an object."""
 
     value: _Object
+
+
+# A STATE line (valid JSON, as msgspec found it) shorter than this cannot nest deeper than
+# MAX_DEPTH: '{"type":"STATE","value":{"":' then arrays down to level MAX_DEPTH + 1.
+SHORTEST_TOO_DEEP_STATE = len(b'{"type":"STATE","value":{"":') + 2 * (MAX_DEPTH - 1) + 2
 
 
 class _Hooks(t.Protocol):
@@ -236,7 +242,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
         if len(records) + len(states) != len(lines):
             return False
         if states:
-            self._check_states(compress(lines, is_state), states, lines, number)
+            self._check_states(list(compress(lines, is_state)), states, lines, number)
         if records:
             self._current.take(b"\n".join(compress(lines, is_record)), number + 1, records)
         if states:
@@ -246,17 +252,26 @@ class FastSingerReader(GenericSingerReader[bytes]):
         return True
 
     def _check_states(
-        self, state_lines: Iterable[bytes], states: list[int], lines: list[bytes], number: int
+        self, state_lines: list[bytes], states: list[int], lines: list[bytes], number: int
     ) -> None:
-        """Every STATE line is a JSON object with a ``value`` (the first that is not fails)."""
+        """Every STATE line is a JSON object whose ``value`` is an object, nested at most
+        ``MAX_DEPTH`` deep (a STATE is copied and written back, recursively): all at once
+        first, then one by one when something is wrong, so the first bad line fails."""
         try:
             deque(map(self._decode_state, state_lines), maxlen=0)
+            if max(map(len, state_lines)) < SHORTEST_TOO_DEEP_STATE:
+                return
+            braces = max(map(bytes.count, state_lines, repeat(b"{")))
+            if braces + max(map(bytes.count, state_lines, repeat(b"["))) <= MAX_DEPTH:
+                return
         except _STATE_ERRORS:
-            for index in states:
-                self._check_state(lines[index], number + 1 + index)
-            raise  # pragma: no cover - one of them failed again
+            pass
+        for index in states:
+            self._check_state(lines[index], number + 1 + index)
 
     def _check_state(self, line: bytes, number: int) -> None:
+        if too_deep(line):
+            raise self._bad_line(line, number)
         try:
             self._decode_state(line)
         except _STATE_ERRORS:
