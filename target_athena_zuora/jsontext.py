@@ -20,6 +20,7 @@ import decimal
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -337,32 +338,102 @@ def loads_record(line: bytes, parse_float: Callable[[str], object] = decimal.Dec
     """Parse a RECORD line as the SDK does (floats as ``Decimal``), with integers beyond
     64 bits as ``BigInt`` and an object that repeats a key as ``Repeated``. ``LineError``
     for what no path takes (not JSON, ``NaN``, a number beyond a double)."""
+    decoder = _decoder(parse_float)
     try:
-        if b"\\ud" in line or b"\\uD" in line:  # a surrogate escape: Python takes lone ones
+        if b"\\" in line and (b"\\ud" in line or b"\\uD" in line):  # Python takes lone ones
             _check_surrogates(line)
-        value = json.loads(line, parse_float=parse_float, parse_constant=_refuse)
-        keys = _prepare(value)
-        if keys == line.count(b'":') and not _spaced_colon(line):
-            return Parsed(value, repeated=False)  # every '":' in the text is a distinct key
-        value = json.loads(
-            line, parse_float=parse_float, parse_constant=_refuse, object_pairs_hook=_object
-        )
-        _prepare(value)
+        decoder.repeated = False
+        value = decoder.decode(line.decode())
     except (ValueError, RecursionError) as error:
         raise LineError(str(error)) from None
-    return Parsed(value, repeated=_any_repeated(value))
+    return Parsed(value, repeated=decoder.repeated)
 
 
 def loads_strict(line: bytes) -> Any:
     """Parse a control message (SCHEMA, ...); ``ValueError`` for anything wrong with its
     JSON text, a key given twice included."""
     message = orjson.loads(line)
-    keys = _prepare(message)
-    if (keys != line.count(b'":') or _spaced_colon(line)) and any(
+    if (_key_count(message) != line.count(b'":') or _spaced_colon(line)) and any(
         p.repeated for p in problems(line)
     ):
         raise ValueError("a key given twice")
     return message
+
+
+def _key_count(value: object) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_key_count(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_key_count(v) for v in value)
+    return 0
+
+
+class _Decoder(json.JSONDecoder):
+    """A thread's decoder for RECORD lines: refuses ``NaN`` and numbers beyond a double,
+    keeps integers beyond 64 bits as ``BigInt`` and an object that repeats a key as
+    ``Repeated`` (``repeated`` says whether one did). Reused: ``json.loads`` with options
+    builds a decoder per call, which costs more than the hooks."""
+
+    def __init__(self, parse_float: Callable[[str], object]) -> None:
+        super().__init__(
+            parse_float=_checked_float(parse_float),
+            parse_int=_int64,
+            parse_constant=_refuse,
+            object_pairs_hook=self._object,
+        )
+        self.repeated = False
+
+    def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        value = dict(pairs)
+        if len(value) == len(pairs):
+            return value
+        self.repeated = True
+        repeated = Repeated(value)
+        last = {key: i for i, (key, _) in enumerate(pairs)}
+        repeated.earlier = [[k, v] for i, (k, v) in enumerate(pairs) if last[k] != i]
+        return repeated
+
+
+_local = threading.local()
+
+
+def _decoder(parse_float: Callable[[str], object]) -> _Decoder:
+    found: dict[Callable[[str], object], _Decoder] | None = getattr(_local, "decoders", None)
+    if found is None:
+        found = _local.decoders = {}
+    decoder = found.get(parse_float)
+    if decoder is None:
+        decoder = found[parse_float] = _Decoder(parse_float)
+    return decoder
+
+
+def _checked_float(parse_float: Callable[[str], object]) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        value = parse_float(text)
+        if isinstance(value, float) and math.isinf(value):
+            raise ValueError("number out of range")
+        if isinstance(value, decimal.Decimal) and value.adjusted() >= 308:  # noqa: PLR2004
+            _check_range(value)
+        return value
+
+    return parse
+
+
+def _int64(text: str) -> int:
+    value = int(text)  # ValueError past Python's 4300-digit limit: out of range anyway
+    if _INT64[0] <= value < _INT64[1]:
+        return value
+    _check_range(value)
+    return BigInt(value)
+
+
+def _check_range(number: int | decimal.Decimal) -> None:
+    try:
+        finite = math.isfinite(float(number))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ValueError("number out of range")
 
 
 def _check_surrogates(line: bytes) -> None:
@@ -380,64 +451,3 @@ def _refuse(name: str) -> None:
 def _spaced_colon(line: bytes) -> bool:
     """Whether a colon follows whitespace (then a key may not be followed by '":')."""
     return b" :" in line or b"\t:" in line or b"\r:" in line
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    value = dict(pairs)
-    if len(value) == len(pairs):
-        return value
-    repeated = Repeated(value)
-    last = {key: i for i, (key, _) in enumerate(pairs)}
-    repeated.earlier = [[k, v] for i, (k, v) in enumerate(pairs) if last[k] != i]
-    return repeated
-
-
-def _prepare(value: object) -> int:
-    """Count the object keys under ``value``; wrap integers beyond 64 bits in ``BigInt``;
-    ``ValueError`` for a number beyond a double's range."""
-    keys = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            keys += len(item)
-            if isinstance(item, Repeated):
-                stack.append(item.earlier)  # a list of [key, value] lists: walked as lists
-            entries: Any = item.items()
-        elif isinstance(item, list):
-            entries = enumerate(item)
-        else:
-            continue
-        for key, member in list(entries):
-            if isinstance(member, dict | list):
-                stack.append(member)
-            elif type(member) is int and not _INT64[0] <= member < _INT64[1]:
-                _check_range(float, member)
-                item[key] = BigInt(member)
-            elif type(member) is decimal.Decimal and member.adjusted() >= 308:  # noqa: PLR2004
-                _check_range(float, member)
-            elif type(member) is float and math.isinf(member):
-                raise ValueError("number out of range")
-    return keys
-
-
-def _check_range(convert: type[float], number: object) -> None:
-    try:
-        finite = math.isfinite(convert(number))  # type: ignore[arg-type]
-    except OverflowError:
-        finite = False
-    if not finite:
-        raise ValueError("number out of range")
-
-
-def _any_repeated(value: object) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Repeated):
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False

@@ -6,10 +6,11 @@ validation or metadata) and STATEs — recognised by prefix, with no per-line Py
 to that stream's sink untouched: Arrow parses the RECORDs' ``record`` members a batch at a
 time. Other chunks are handled line by line: RECORD lines are recognised by their prefix
 (``{"type": "RECORD", "stream": "Invoice", ``), other messages are decoded and take the
-SDK's path. Every STATE line is checked (a JSON object with a ``value``, msgspec, a fraction
-of a microsecond), only the latest is parsed, and only when the SDK may emit it. Every
-error names the input line; what is wrong with a line's JSON text is said by
-``jsontext.find_problem``, the same on every path.
+SDK's path, their envelopes checked first (the SDK's own checks print whole messages).
+Every STATE line is checked (a JSON object whose ``value`` is an object, at most
+``MAX_DEPTH`` deep: msgspec, a fraction of a microsecond), only the latest is parsed, and
+only when the SDK may emit it. Every error names the input line; what is wrong with a
+line's JSON text is said by ``jsontext.find_problem``, the same on every path.
 """
 
 from __future__ import annotations
@@ -56,8 +57,6 @@ CHUNK_BYTES = 1 << 21
 TICK_S = 0.1  # how often timers and signals are looked at while the input is quiet
 STATE_PREFIXES = (b'{"type": "STATE"', b'{"type":"STATE"')  # how Singer writers begin STATE
 Callbacks = dict[str, Callable[[dict[str, t.Any]], None]]
-
-
 _STATE_ERRORS = (msgspec.DecodeError, RecursionError)
 
 
@@ -154,7 +153,7 @@ def chunks(stream: t.IO[bytes] | t.IO[str]) -> Iterator[bytes]:
 
 def first_bad_utf8(chunk: bytes) -> int | None:
     """The index of the first line of ``chunk`` that is not valid UTF-8, or None."""
-    if chunk.isascii():  # tap-zuora writes ASCII (\\u escapes): nearly free
+    if chunk.isascii():  # tap-zuora writes ASCII (\u escapes): nearly free
         return None
     try:
         chunk.decode()
