@@ -63,6 +63,7 @@ _ENVELOPE = (  # the RECORD keys a strict read declares besides ``record``
     pa.field("time_extracted", pa.string()),
     pa.field("version", pa.int64()),
 )
+_READ_KEYS = ("record", "type", "stream")  # the RECORD keys a lenient read declares
 _DUMPS = orjson.OPT_PASSTHROUGH_SUBCLASS  # Repeated and BigInt reach ``_default``
 _BASES: tuple[type, ...] = (dict, list, str, int, float)
 
@@ -147,8 +148,8 @@ class Converter:
         self._strict = pj.ParseOptions(
             explicit_schema=pa.schema([record, *_ENVELOPE]), unexpected_field_behavior="error"
         )
-        self._lenient = pj.ParseOptions(
-            explicit_schema=pa.schema([record]), unexpected_field_behavior="ignore"
+        self._lenient = pj.ParseOptions(  # type and stream: strings wherever lines come from
+            explicit_schema=pa.schema([record, *_ENVELOPE[:2]]), unexpected_field_behavior="ignore"
         )
         self._undeclared = False  # a batch had undeclared keys: read leniently from now on
         self._float_columns = [(i, c) for i, c in enumerate(schema.columns) if _has_float(c)]
@@ -253,10 +254,11 @@ class Converter:
                     raise self._error(line, number) from None
                 continue  # JSON orjson cannot hold (an integer beyond 64 bits)
             if isinstance(message, dict) and any(
-                line.count(orjson.dumps(key)) > 1 for key in message if key != "record"
-            ):
-                problem = next((p for p in problems(line) if p.repeated), None)
-                if problem is not None and len(problem.path) == 1:
+                line.count(orjson.dumps(key)) > 1 for key in message if key not in _READ_KEYS
+            ):  # perhaps a repeated envelope key (Arrow refuses repeats of what it reads)
+                found = (p for p in problems(line) if p.repeated and len(p.path) == 1)
+                problem = next(found, None)
+                if problem is not None:
                     raise RecordError(self._located(problem, number))
 
     def _json_text(self, lines: Lines) -> list[tuple[bytes, int]]:

@@ -137,3 +137,9 @@ def test_finite_numbers_and_nan_text_pass() -> None:
     table = convert_lines(lines)
     assert table.column("amount").to_pylist() == [1.7976931348623157e308] * 2
     assert table.column("custom").to_pylist() == ['"NaN"', None]
+
+
+def test_repeated_stream_refused_in_lenient_reads_too() -> None:
+    line = raw_line(b'{"Id": "b", "Extra": 1}', b', "stream": "Payment"')
+    message = fast_error(line)
+    assert message == "stream Invoice, input line 12: key 'stream' appears twice in one object"
