@@ -40,6 +40,7 @@ from target_athena_zuora.errors import (
 from target_athena_zuora.jsontext import (
     MAX_DEPTH,
     LineError,
+    Problem,
     Repeated,
     find_problem,
     loads_record,
@@ -47,6 +48,7 @@ from target_athena_zuora.jsontext import (
     show,
     too_deep,
 )
+from target_athena_zuora.records import Converter
 from target_athena_zuora.schema import schema_message_problem
 from target_athena_zuora.signals import StopRequested
 
@@ -90,6 +92,10 @@ class _Hooks(t.Protocol):
 
     def input_arrived(self) -> None:
         """A chunk of messages arrived."""
+        ...
+
+    def get_sink(self, stream_name: str) -> t.Any:
+        """The stream's sink (the SDK target's own method); ``KeyError`` if it has none."""
         ...
 
 
@@ -385,13 +391,26 @@ class FastSingerReader(GenericSingerReader[bytes]):
             raise InputError(f"input line {number}: expected a JSON object")
         return message
 
-    @staticmethod
-    def _bad_line(line: bytes, number: int) -> InputError:
-        """The error for a line a parser refused: what is wrong with its JSON text."""
+    def _bad_line(self, line: bytes, number: int) -> InputError:
+        """The error for a line a parser refused: what is wrong with its JSON text. In a
+        RECORD of a stream with a sink, the first problem where that stream's conversion
+        reads (as the fast path reports it: a key repeated in an undeclared field is not)."""
         problem = find_problem(line)
         if problem is None:
             return InputError(f"input line {number}: not valid JSON")
+        converter = self._converter(problem) if problem.kind == "RECORD" else None
+        if converter is not None:
+            problem = converter.problem_in(line) or problem
         return InputError(problem.located(number))
+
+    def _converter(self, problem: Problem) -> Converter | None:
+        if self.hooks is None or problem.stream is None:
+            return None
+        try:
+            converter = getattr(self.hooks.get_sink(problem.stream), "converter", None)
+        except KeyError:
+            return None
+        return converter if isinstance(converter, Converter) else None
 
 
 def _kind(envelope: _Envelope, number: int) -> str:

@@ -37,7 +37,6 @@ from target_athena_zuora.jsontext import (
     LineError,
     Problem,
     Repeated,
-    find_problem,
     loads_record,
     problems,
     too_deep,
@@ -250,7 +249,7 @@ class Converter:
             try:
                 message = orjson.loads(line)
             except orjson.JSONDecodeError:
-                if find_problem(line) is not None:
+                if self.problem_in(line) is not None:
                     raise self._error(line, number) from None
                 continue  # JSON orjson cannot hold (an integer beyond 64 bits)
             if isinstance(message, dict) and any(
@@ -271,8 +270,8 @@ class Converter:
                 parsed = loads_record(line, parse_float=float)  # JSON text as orjson writes it
             except LineError:
                 raise self._error(line, number) from None
-            if parsed.repeated:
-                self._refuse_repeated(line, number)
+            if parsed.repeated and (problem := self.problem_in(line)) is not None:
+                raise RecordError(self._located(problem, number))
             message = parsed.value
             record = message.get("record") if isinstance(message, dict) else None
             if isinstance(record, dict):
@@ -281,12 +280,14 @@ class Converter:
             out.append((line, number))  # a non-object is rejected by the conversion
         return out
 
-    def _refuse_repeated(self, line: bytes, number: int) -> None:
-        """A key given twice where the conversion reads it (any declared field, anything in
-        a JSON-text value, the envelope) is refused; elsewhere it is never read."""
+    def problem_in(self, line: bytes) -> Problem | None:
+        """The first thing wrong with the JSON text of ``line`` where this stream's records
+        are read: a key given twice counts in the envelope, any declared field and anything
+        in a JSON-text value; in a field the SCHEMA does not declare it is never read."""
         for problem in problems(line):
-            if problem.repeated and self._read_at(problem.path):
-                raise RecordError(self._located(problem, number))
+            if not problem.repeated or self._read_at(problem.path):
+                return problem
+        return None
 
     def _read_at(self, path: tuple[str | int, ...]) -> bool:
         """Whether the conversion reads the value at ``path`` (from the message root)."""
@@ -312,7 +313,7 @@ class Converter:
 
     def _error(self, line: bytes, number: int) -> RecordError:
         """The error for a line a parser refused: what is wrong with its JSON text."""
-        problem = find_problem(line)
+        problem = self.problem_in(line)
         if problem is None:
             return RecordError(f"{where(self.schema.stream, line=number)}: not valid JSON")
         return RecordError(self._located(problem, number))
@@ -340,9 +341,9 @@ class Converter:
             else:
                 low = middle + 1
         line, number = lines[low]
-        for problem in problems(line):  # what is wrong with the JSON text itself, first
-            if not problem.repeated or self._read_at(problem.path):
-                return RecordError(self._located(problem, number))
+        problem = self.problem_in(line)  # what is wrong with the JSON text itself, first
+        if problem is not None:
+            return RecordError(self._located(problem, number))
         record = json.loads(line, parse_float=decimal.Decimal).get("record")  # values as sent
         if not isinstance(record, dict):
             return RecordError(
