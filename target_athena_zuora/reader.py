@@ -80,6 +80,7 @@ class _StateLine(msgspec.Struct, gc=False):
 # A STATE line (valid JSON, as msgspec found it) shorter than this cannot nest deeper than
 # MAX_DEPTH: '{"type":"STATE","value":{"":' then arrays down to level MAX_DEPTH + 1.
 SHORTEST_TOO_DEEP_STATE = len(b'{"type":"STATE","value":{"":') + 2 * (MAX_DEPTH - 1) + 2
+_ALL_BUT_OPENERS = bytes(b for b in range(256) if b not in b"{[\n")  # deleted to count {[
 
 
 class _Hooks(t.Protocol):
@@ -266,8 +267,8 @@ class FastSingerReader(GenericSingerReader[bytes]):
             deque(map(self._decode_state, state_lines), maxlen=0)
             if max(map(len, state_lines)) < SHORTEST_TOO_DEEP_STATE:
                 return
-            braces = max(map(bytes.count, state_lines, repeat(b"{")))
-            if braces + max(map(bytes.count, state_lines, repeat(b"["))) <= MAX_DEPTH:
+            openers = b"\n".join(state_lines).translate(None, _ALL_BUT_OPENERS).split(b"\n")
+            if max(map(len, openers)) <= MAX_DEPTH:  # no line opens more than that many
                 return
         except _STATE_ERRORS:
             pass
