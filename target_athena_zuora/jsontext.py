@@ -33,13 +33,13 @@ from target_athena_zuora.errors import where
 # Real Singer data stays far below (tap-zuora: 2 in a RECORD, 5 in a SCHEMA); the limit
 # keeps every parser and recursive step of both paths far from its own ceiling: orjson
 # writes at most 255 levels, Python's recursion limit (1000 frames) is shared by json,
-# jsonschema validation and the SDK's flattening, which take several frames per level.
+# jsonschema validation, the SDK's flattening and the deep copy of a STATE, which take one
+# or more frames per level.
 MAX_DEPTH = 64
 SHOW_CHARS = 80  # longest value or path quoted in an error message
 
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[{}\[\]:,]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CONSTANTS = ("NaN", "Infinity", "-Infinity")
 _INT64 = (-(2**63), 2**64)  # what orjson writes as an integer (int64 and uint64)
 
 
@@ -60,7 +60,9 @@ class Problem:
         in_record = in_record and self.path[0] == "record"
         field = render_path(self.path[1:]) if in_record else None
         text = self.text
-        if self.path and not in_record and not self.repeated:
+        if not in_record and self.repeated and len(self.path) > 1:  # the text names the key
+            text = f"{text} (in {render_path(self.path[:-1])})"
+        elif not in_record and self.path and not self.repeated:
             text = f"{text} (at {render_path(self.path)})"
         return f"{where(self.stream or stream, field, line)}: {text}"
 
