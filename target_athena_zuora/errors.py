@@ -58,14 +58,3 @@ def where(stream: str | None = None, field: str | None = None, line: int | None 
     if line is not None:
         parts.append(f"input line {line}")
     return ", ".join(parts)
-
-
-def malformed_json(line: int, text: bytes) -> InputError:
-    """The one error for an input line that is not a JSON object, whichever path found it."""
-    import orjson  # noqa: PLC0415 - only on this error path
-
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        return InputError(f"input line {line}: not valid JSON ({error})")
-    return InputError(f"input line {line}: expected a JSON object")

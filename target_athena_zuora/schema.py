@@ -124,6 +124,23 @@ class StreamSchema:
         return pa.schema([pa.field(c.source, c.read_type) for c in self.columns])
 
 
+def schema_message_problem(message: Mapping[str, Any]) -> str | None:
+    """What makes a SCHEMA message unusable before its types are even looked at, or None
+    (checked before the SDK sees the message: its own checks fail with unrelated errors,
+    e.g. ``pop expected at most 1 argument`` for a list of properties)."""
+    schema = message.get("schema")
+    if not isinstance(schema, Mapping):
+        return "'schema' must be an object"
+    if "properties" not in schema:
+        return "schema has no 'properties' object"
+    if not isinstance(schema["properties"], Mapping):
+        return "schema 'properties' must be an object"
+    keys = message.get("key_properties")
+    if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+        return "'key_properties' must be a list of field names"
+    return None
+
+
 def map_stream(
     stream: str,
     json_schema: Mapping[str, Any],

@@ -71,7 +71,13 @@ class AthenaSink(BatchSink):
 
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         """Buffer a record the SDK has mapped/validated, as JSON text like the fast path."""
-        self.add_segment(dumps_record(record), self.athena_target.current_line, (0,))
+        line = self.athena_target.current_line
+        try:
+            data = dumps_record(record)
+        except TypeError as error:  # orjson.JSONEncodeError: e.g. a value a stream map made
+            located = where(self.stream_name, line=line)
+            raise RecordError(f"{located}: cannot write the record as JSON ({error})") from None
+        self.add_segment(data, line, (0,))
         self.lander.received(self.stream_name, 1)
 
     def process_batch(self, context: dict[str, t.Any]) -> None:

@@ -1,9 +1,13 @@
-"""One test per bad-input case (tests/data/bad_input.json), through the CLI.
+r"""One test per bad-input case (tests/data/bad_input.json), through the CLI.
 
 Each case: a non-zero exit; exactly one ERROR line on stderr naming what and where (stream,
-field, input line as they apply), no traceback; every STATE printed was sent *before* the bad
-line and every record sent before that STATE is in a complete part (no STATE past durable
-data); parts that existed before the run are unchanged; no temporary files are left.
+field, input line as they apply), no traceback, none of the case's ``absent`` strings (values
+that must not be echoed); every STATE printed was sent *before* the bad line and every record
+sent before that STATE is in a complete part (no STATE past durable data); parts that existed
+before the run are unchanged; no temporary files are left.
+
+Lines are text; ``\udcXX`` in a line stands for the raw byte 0xXX (invalid UTF-8), as
+Python's ``surrogateescape`` writes it (``case_bytes``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ def earlier_run(run_cli_module: Callable[..., Any]) -> Path:
     assert result.returncode == 0, result.stderr
     assert list(result.root.rglob("*.parquet"))
     return Path(result.root)
+
+
+def case_bytes(case: dict[str, Any]) -> bytes:
+    r"""The case's input: its lines, ``\udcXX`` written as the byte 0xXX."""
+    return ("\n".join(case["lines"]) + "\n").encode("utf-8", "surrogateescape")
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int]]:
@@ -83,9 +92,7 @@ def test_bad_input(
     root = tmp_path / "root"
     shutil.copytree(earlier_run, root)  # copy2 keeps mtimes
     before = snapshot(root)
-    data = ("\n".join(case["lines"]) + "\n").encode()
-
-    result = run_cli(data, root=root)
+    result = run_cli(case_bytes(case), root=root)
 
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -93,6 +100,9 @@ def test_bad_input(
     (error,) = result.error_lines
     for expected in case["expect"]:
         assert expected in error, (expected, error)
+    for echoed in case.get("absent", []):
+        assert echoed not in error.rsplit(" | ", 1)[-1], (echoed, error)
+    assert len(error.rsplit(" | ", 1)[-1]) < 400, error  # never a whole message or record
     check_states(case, result.states, root)
     if not any(
         json.loads(line).get("type") == "STATE" for line in case["lines"][: case["bad_line"] - 1]

@@ -175,7 +175,7 @@ def message(stderr: str) -> list[str]:
 
 @pytest.mark.parametrize("case", BAD_CASES, ids=[c["name"] for c in BAD_CASES])
 def test_same_error(case: dict[str, Any], run_cli: Callable[..., Any]) -> None:
-    data = ("\n".join(case["lines"]) + "\n").encode()
+    data = ("\n".join(case["lines"]) + "\n").encode("utf-8", "surrogateescape")
     fast = run_cli(data, config={"fast_path": True})
     plain = run_cli(data, config={"fast_path": False})
     assert fast.returncode == plain.returncode == 1

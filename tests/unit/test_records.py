@@ -123,6 +123,22 @@ def test_date_time_values_in_utc(text: str, options: TypeOptions, expected: dt.d
     assert table.column("c").to_pylist() == [expected]
 
 
+def test_truncation_is_the_floor_whether_or_not_a_batch_reaches_before_1970() -> None:
+    after = ["2024-01-31T12:34:56.999999Z", "1970-01-01T00:00:00.000999Z", None]
+    assert one_column(DATE_TIME, after) == [
+        dt.datetime(2024, 1, 31, 12, 34, 56, 999000, UTC),
+        dt.datetime(1970, 1, 1, tzinfo=UTC),
+        None,
+    ]
+    both = [*after, "1969-12-31T23:59:59.999999Z"]
+    assert one_column(DATE_TIME, both)[1:] == [
+        dt.datetime(1970, 1, 1, tzinfo=UTC),
+        None,
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999000, UTC),
+    ]
+    assert one_column(DATE_TIME, [None, None]) == [None, None]
+
+
 def test_date_time_mixed_forms_in_one_batch() -> None:
     values = ["2024-01-31T12:00:00Z", "2024-01-31", "2024-01-31T04:00:00-08:00", None]
     got = one_column(DATE_TIME, values, options=US)
