@@ -363,7 +363,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
             callback(message)
         except SchemaError as error:
             raise SchemaError(f"{error} (input line {number})") from None
-        except TargetError:
+        except (TargetError, OSError):  # an OS error is the disk's, not this line's
             raise
         except RecordsWithoutSchemaException:
             raise RecordBeforeSchemaError(
