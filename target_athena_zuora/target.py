@@ -189,10 +189,9 @@ def _config_schema() -> dict[str, t.Any]:
 
 
 class TargetAthenaZuora(Target):
-    """Lands Singer streams as Parquet parts and makes them queryable (Athena or DuckDB).
+    """Lands Singer streams as Parquet parts and makes them queryable (Athena or DuckDB)."""
 
-    Settings, CLI and wiring only: the landing lifecycle is ``landing.Lander``'s.
-    """
+    # Settings, CLI and wiring only: the landing lifecycle is landing.Lander's.
 
     name = "target-athena-zuora"
     config_jsonschema = _config_schema()
