@@ -162,6 +162,7 @@ class Lander:
         self._destination: tuple[Storage, Catalog] | None = None
         self._workspace: Workspace | None = None
         self._database_ready = False
+        self._status_landed = False
         now = time.monotonic()
         self.started = now
         self.timers = Timers(settings.flush_idle_seconds, settings.flush_max_seconds, now)
@@ -398,6 +399,7 @@ class Lander:
         catalog.add_partitions(applied, [self.clock.transfer_date])
         catalog.publish()
         self._unpublished = False
+        self._status_landed = True
 
     def summarise(self) -> None:
         """One line per table: records, parts, bytes and the stream's wall time."""
@@ -415,6 +417,18 @@ class Lander:
                 stats.bytes,
                 wall,
             )
+
+    def hold_clock(self, stopped: Callable[[], bool]) -> None:
+        """If this run stored parts, end no sooner than the second its transfer timestamp
+        names: the next run on this destination then gets a later one, so a transfer
+        timestamp names one run (in ``_transfer_status`` too). Runs that overlap can share
+        one; their parts never collide (a taken part number is skipped). Cut short when
+        ``stopped()`` says so (a signal)."""
+        stored = self._status_landed or any(w.stats.parts for w in self.writers.values())
+        if not stored:
+            return
+        while (left := self.clock.seconds_left()) > 0 and not stopped():
+            time.sleep(min(left, 0.05))
 
     def release(self) -> None:
         """Stop the pipeline, drop unfinished parts and temporary files, close clients."""

@@ -1,6 +1,9 @@
 """The Zuora Connector layout: ``<schema>/<model>/dt=<date>/<part>_<timestamp>.parquet``.
 
-The transfer clock is read once, at the run's start (UTC), and shared by every stream.
+The transfer clock is read once, at the run's start (UTC), and shared by every stream. Its
+timestamp has whole seconds, as the connector's does; a run that stored parts does not end
+within that second (``Lander.hold_clock``), so runs one after another on a destination never
+share a transfer timestamp.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ class TransferClock:
     def now(cls) -> TransferClock:
         """The clock of a transfer starting now."""
         return cls(dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+    def seconds_left(self, now: dt.datetime | None = None) -> float:
+        """How long until the second the transfer timestamp names is over (0 when it is)."""
+        now = now or dt.datetime.now(dt.UTC)
+        return max(0.0, (self.started_at + dt.timedelta(seconds=1) - now).total_seconds())
 
     @property
     def transfer_date(self) -> str:

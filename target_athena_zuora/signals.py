@@ -8,7 +8,9 @@ chunks, or while waiting for input), so a signal never cuts through a half-done 
 - the first signal of a run asks for a graceful stop: everything read so far is landed,
   the catalog applied, and only then the latest STATE printed;
 - a second signal while that (or the end-of-input drain) runs stops at once: ``Abort`` is
-  raised wherever the main thread is, and the process exits without printing a STATE.
+  raised wherever the main thread is, and the process exits without printing a STATE;
+- once the run is done (its last STATE printed, everything released) a signal only cuts short
+  what is left: the run's own exit.
 
 This module imports nothing heavy: the CLI installs it before the SDK and Arrow load.
 """
@@ -44,6 +46,7 @@ class Phase(enum.Enum):
     STARTING = "starting"
     RUNNING = "running"
     DRAINING = "draining"
+    DONE = "done"
 
 
 class StartupInterrupted(BaseException):
@@ -100,12 +103,20 @@ class Controller:
         """Landing for the end (of input, or of a graceful stop): a second signal aborts."""
         self.phase = Phase.DRAINING
 
+    def done(self) -> None:
+        """The run is over: a signal now only cuts short the wait before exiting."""
+        self.phase = Phase.DONE
+        self.requested = None
+
     def check(self) -> None:
         """At a safe point: leave the read loop if a stop was asked for."""
         if self.requested is not None and self.phase is Phase.RUNNING:
             raise StopRequested(self.requested)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.phase is Phase.DONE:
+            self.requested = signum
+            return
         if self.phase is Phase.STARTING:
             raise StartupInterrupted(signum)
         if self.requested is not None and self.phase is Phase.DRAINING:

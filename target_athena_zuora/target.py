@@ -324,6 +324,8 @@ class TargetAthenaZuora(Target):
                 "it; the tap resumes from there",
                 signal_name(stopped),
             )
+        CONTROLLER.done()
+        self.lander.hold_clock(lambda: CONTROLLER.requested is not None)
 
     def run(self, file_input: t.IO[str] | None = None) -> None:
         """Read and land the input; on any failure, drop what is not durable."""

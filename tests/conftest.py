@@ -187,6 +187,10 @@ class LiveRun:
         """Send ``signum`` to the process."""
         self.process.send_signal(signum)
 
+    def stderr_so_far(self) -> str:
+        """What the process wrote on stderr until now."""
+        return b"".join(self._stderr).decode(errors="replace")
+
     def states_until(self, moment: float) -> list[Any]:
         """STATE values printed before ``moment`` (a ``time.monotonic()`` reading)."""
         return [json.loads(line) for at, line in self.lines if at <= moment and line.strip()]

@@ -422,6 +422,29 @@ def test_second_run_adds_parts_and_leaves_the_first_untouched(
         assert read_view(root, "zuora", model).num_rows == 2 * len(records(stream))
 
 
+def test_runs_one_after_another_never_share_a_transfer_timestamp(
+    run_cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A run that stored parts ends after the second its transfer timestamp names, so the
+    next run gets a later one even when both are quick."""
+    root = tmp_path / "shared"
+    stamps: list[str] = []
+    for _ in range(4):
+        run = run_cli(SAMPLE.read_bytes(), root=root)
+        ended = dt.datetime.now(dt.UTC)
+        assert run.returncode == 0, run.stderr
+        (stamp,) = {
+            p.stem.split("_")[1]
+            for p in root.glob("zuora/*/dt=*/*.parquet")
+            if p.stem.split("_")[1] not in stamps
+        }
+        started = dt.datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+        assert ended >= started + dt.timedelta(seconds=1), (stamp, ended)
+        stamps.append(stamp)
+    assert stamps == sorted(set(stamps))
+    assert {p.name.split("_")[0] for p in root.glob("zuora/_transfer_status/*/*")} == {"0"}
+
+
 def test_options_precision_decimal_compression_schema(
     run_cli: Callable[..., Any], read_view: Callable[..., pa.Table]
 ) -> None:

@@ -10,6 +10,7 @@ STATE may follow the signal).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import time
@@ -141,6 +142,11 @@ def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
         time.sleep(0.01)
 
 
+def said(run: Any, text: str) -> Callable[[], bool]:
+    """Whether ``run`` has written ``text`` on stderr yet."""
+    return lambda: text in run.stderr_so_far()
+
+
 SIGNALS = [signal.SIGTERM, signal.SIGINT]
 # Input taken before the signal (more than a pipe's 64 KiB buffer: the target is reading).
 MID_RUN_BYTES = [256 << 10, 2 << 20, 5 << 20, 9 << 20]
@@ -266,6 +272,40 @@ def test_second_signal_stops_at_once(start_cli: Any, stream: bytes, signum: int)
     TRIALS.append(trial)
     assert not trial.violations, trial
     assert trial.outcome in {"aborted", "graceful"}, trial
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_a_signal_after_a_graceful_stop_is_done_only_ends_the_wait(
+    start_cli: Any, signum: int
+) -> None:
+    """After a graceful stop has landed everything and printed its last STATE, the run may
+    still wait out the second its transfer timestamp names. A second signal then only ends
+    that wait: exit 0, no "stopped at once" (its STATE was printed and is true)."""
+    records = 50
+    for attempt in range(30):
+        # start-up takes about half a second: aim the run's clock at the start of a second
+        time.sleep((0.5 + attempt * 0.037 - time.time()) % 1.0)
+        run = start_cli()
+        run.write(slow_stream(records))  # stdin stays open
+        wait_for(said(run, "Skipping parse of env var"))
+        time.sleep(0.1)  # reading
+        run.send(signum)
+        wait_for(said(run, "the tap resumes from there"))
+        (part,) = run.root.glob("zuora/slow/dt=*/*.parquet")
+        stamp = dt.datetime.strptime(part.stem.split("_")[1], "%Y%m%d%H%M%S")
+        left = stamp.replace(tzinfo=dt.UTC) + dt.timedelta(seconds=1) - dt.datetime.now(dt.UTC)
+        if left < dt.timedelta(seconds=0.2):
+            run.wait()
+            continue  # its second is (nearly) over: no wait left to cut short; try again
+        time.sleep(0.05)
+        run.send(signum)
+        result = run.wait(timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr and "stopped at once" not in result.stderr
+        assert result.states[-1]["seq"] == records - 1
+        assert not coverage_problems(result.states, result.root)
+        return
+    pytest.fail("no run was still waiting out its second after its graceful stop")
 
 
 def test_summary() -> None:

@@ -53,3 +53,16 @@ def test_date_and_timestamp_agree_at_midnight() -> None:
     clock = TransferClock(dt.datetime(2024, 12, 31, 23, 59, 59, tzinfo=dt.UTC))
     assert clock.transfer_date == "2024-12-31"
     assert clock.transfer_timestamp == "20241231235959"
+
+
+@pytest.mark.parametrize(
+    ("now", "left"),
+    [
+        (dt.datetime(2006, 1, 2, 15, 4, 5, tzinfo=dt.UTC), 1.0),
+        (dt.datetime(2006, 1, 2, 15, 4, 5, 250_000, tzinfo=dt.UTC), 0.75),
+        (dt.datetime(2006, 1, 2, 15, 4, 6, tzinfo=dt.UTC), 0.0),
+        (dt.datetime(2006, 1, 2, 15, 5, 0, tzinfo=dt.UTC), 0.0),
+    ],
+)
+def test_seconds_left_in_the_transfer_timestamps_second(now: dt.datetime, left: float) -> None:
+    assert CLOCK.seconds_left(now) == pytest.approx(left)
