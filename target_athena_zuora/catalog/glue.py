@@ -68,6 +68,7 @@ _TABLE_INPUT_KEYS = {
 }
 log = logging.getLogger(__name__)
 TableKey = tuple[str, str]
+_T = t.TypeVar("_T")
 
 
 class GlueCatalog:
@@ -122,17 +123,34 @@ class GlueCatalog:
         """Create the table, or merge ``definition``'s columns into Glue's by the one rule
         (``evolution``) and bring every partition whose columns differ up to the table's;
         optimistic retries on concurrent changes."""
-        resource = f"{definition.database}.{definition.name}"
         key = (definition.database, definition.name)
+
+        def create_or_update() -> tuple[TableDefinition, bool]:
+            existing = self._get_table(definition)
+            if existing is None:
+                self._create(definition)
+                self._markers[key] = None
+                return definition, True
+            applied = self._update(definition, existing)
+            self._markers[key] = existing.get("Parameters", {}).get(VIEW_MARKER)
+            return applied, False
+
+        applied, created = self._retrying(_resource(definition), create_or_update)
+        self._applied[key] = applied
+        if not created:  # a table just created has no partitions
+            self._guarded(
+                applied,
+                "glue:BatchUpdatePartition",
+                lambda: self._sync(applied, glue_columns(applied.schema)),
+            )
+        return applied
+
+    def _retrying(self, resource: str, call: t.Callable[[], _T]) -> _T:
+        """``call()`` (which reads the table, then writes it), again after a short wait while
+        a concurrent writer changed the table first; AWS errors as one ``CatalogError``."""
         for attempt in range(_ATTEMPTS):
             try:
-                existing = self._get_table(definition)
-                if existing is None:
-                    self._create(definition)
-                    self._applied[key], self._markers[key] = definition, None
-                    return definition  # a table just created has no partitions
-                applied = self._update(definition, existing)
-                self._markers[key] = existing.get("Parameters", {}).get(VIEW_MARKER)
+                return call()
             except ClientError as error:
                 if error_code(error) in _RETRY and attempt < _ATTEMPTS - 1:
                     time.sleep(0.2 * 2**attempt)
@@ -140,14 +158,7 @@ class GlueCatalog:
                 raise aws_error(error, _action(error), resource, CatalogError) from error
             except BotoCoreError as error:
                 raise aws_error(error, "glue:UpdateTable", resource, CatalogError) from error
-            break
-        self._applied[key] = applied
-        self._guarded(
-            applied,
-            "glue:BatchUpdatePartition",
-            lambda: self._sync(applied, glue_columns(applied.schema)),
-        )
-        return applied
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def add_partitions(self, definition: TableDefinition, values: Sequence[str]) -> None:
         """Register ``dt`` partitions with the table's columns as Glue holds them now (not
@@ -201,7 +212,7 @@ class GlueCatalog:
     ) -> None:
         """Run ``call``, translating AWS errors into a ``CatalogError`` naming the table (and
         ``action`` when the error names no operation)."""
-        resource = f"{definition.database}.{definition.name}"
+        resource = _resource(definition)
         try:
             call()
         except ClientError as error:
@@ -237,7 +248,7 @@ class GlueCatalog:
         self, definition: TableDefinition, columns: list[dict[str, str]], values: Sequence[str]
     ) -> None:
         """BatchCreatePartition (at most 100); already registered ones are fine."""
-        resource = f"{definition.database}.{definition.name}"
+        resource = _resource(definition)
         response = self.client.batch_create_partition(
             DatabaseName=definition.database,
             TableName=definition.name,
@@ -350,6 +361,42 @@ class GlueCatalog:
         self._set_marker(definition, None)
 
     def _get_named(self, database: str, name: str, resource: str) -> dict[str, t.Any] | None:
+        """``_fetch``, its AWS errors as one ``CatalogError`` naming ``resource``."""
+        try:
+            return self._fetch(database, name)
+        except ClientError as error:
+            raise aws_error(error, "glue:GetTable", resource, CatalogError) from error
+        except BotoCoreError as error:
+            raise aws_error(error, "glue:GetTable", resource, CatalogError) from error
+
+    def _set_marker(self, definition: TableDefinition, sha: str | None) -> None:
+        """Record ``sha`` (or remove the record) in the base table's parameters."""
+        resource = _resource(definition)
+
+        def write_marker() -> None:
+            existing = self._get_table(definition)
+            if existing is None:
+                raise CatalogError(f"Glue table {resource} vanished while its view was made")
+            wanted = {k: v for k, v in existing.items() if k in _TABLE_INPUT_KEYS}
+            parameters = dict(existing.get("Parameters", {}))
+            if sha is None:
+                parameters.pop(VIEW_MARKER, None)
+            else:
+                parameters[VIEW_MARKER] = sha
+            wanted["Parameters"] = parameters
+            self._update_table(definition, wanted, existing)
+
+        self._retrying(resource, write_marker)
+        self._markers[(definition.database, definition.name)] = sha
+
+    def close(self) -> None:
+        """Nothing held open."""
+
+    def _get_table(self, definition: TableDefinition) -> dict[str, t.Any] | None:
+        return self._fetch(definition.database, definition.name)
+
+    def _fetch(self, database: str, name: str) -> dict[str, t.Any] | None:
+        """The Glue table (or view), None when there is none; other errors raised as is."""
         try:
             table: dict[str, t.Any] = self.client.get_table(DatabaseName=database, Name=name)[
                 "Table"
@@ -357,57 +404,18 @@ class GlueCatalog:
         except ClientError as error:
             if error_code(error) == "EntityNotFoundException":
                 return None
-            raise aws_error(error, "glue:GetTable", resource, CatalogError) from error
-        except BotoCoreError as error:
-            raise aws_error(error, "glue:GetTable", resource, CatalogError) from error
-        return table
-
-    def _set_marker(self, definition: TableDefinition, sha: str | None) -> None:
-        """Record ``sha`` (or remove the record) in the base table's parameters."""
-        key = (definition.database, definition.name)
-        resource = f"{definition.database}.{definition.name}"
-        for attempt in range(_ATTEMPTS):
-            try:
-                existing = self._get_table(definition)
-                if existing is None:
-                    raise CatalogError(f"Glue table {resource} vanished while its view was made")
-                wanted = {k: v for k, v in existing.items() if k in _TABLE_INPUT_KEYS}
-                parameters = dict(existing.get("Parameters", {}))
-                if sha is None:
-                    parameters.pop(VIEW_MARKER, None)
-                else:
-                    parameters[VIEW_MARKER] = sha
-                wanted["Parameters"] = parameters
-                arguments: dict[str, t.Any] = {
-                    "DatabaseName": definition.database,
-                    "TableInput": wanted,
-                }
-                if existing.get("VersionId"):
-                    arguments["VersionId"] = existing["VersionId"]
-                self.client.update_table(**arguments)
-            except ClientError as error:
-                if error_code(error) in _RETRY and attempt < _ATTEMPTS - 1:
-                    time.sleep(0.2 * 2**attempt)
-                    continue
-                raise aws_error(error, _action(error), resource, CatalogError) from error
-            except BotoCoreError as error:
-                raise aws_error(error, "glue:UpdateTable", resource, CatalogError) from error
-            self._markers[key] = sha
-            return
-
-    def close(self) -> None:
-        """Nothing held open."""
-
-    def _get_table(self, definition: TableDefinition) -> dict[str, t.Any] | None:
-        try:
-            table: dict[str, t.Any] = self.client.get_table(
-                DatabaseName=definition.database, Name=definition.name
-            )["Table"]
-        except ClientError as error:
-            if error_code(error) == "EntityNotFoundException":
-                return None
             raise
         return table
+
+    def _update_table(
+        self, definition: TableDefinition, wanted: dict[str, t.Any], existing: dict[str, t.Any]
+    ) -> None:
+        """UpdateTable to ``wanted``, conditional on ``existing``'s version when Glue gave one
+        (a concurrent writer's change then fails it, and it is retried)."""
+        arguments: dict[str, t.Any] = {"DatabaseName": definition.database, "TableInput": wanted}
+        if existing.get("VersionId"):
+            arguments["VersionId"] = existing["VersionId"]
+        self.client.update_table(**arguments)
 
     def _create(self, definition: TableDefinition) -> None:
         start = self.first_date if self.partition_projection else None
@@ -417,7 +425,7 @@ class GlueCatalog:
         )
 
     def _update(self, definition: TableDefinition, existing: dict[str, t.Any]) -> TableDefinition:
-        resource = f"{definition.database}.{definition.name}"
+        resource = _resource(definition)
         columns = existing["StorageDescriptor"].get("Columns", [])
         try:
             current = arrow_schema([(c["Name"], c["Type"]) for c in columns], self.timestamp_unit)
@@ -432,13 +440,7 @@ class GlueCatalog:
         if marker:  # kept: the view's SQL is compared with it at the next publish
             wanted["Parameters"][VIEW_MARKER] = marker
         if not _same(existing, wanted):
-            arguments: dict[str, t.Any] = {
-                "DatabaseName": definition.database,
-                "TableInput": wanted,
-            }
-            if existing.get("VersionId"):
-                arguments["VersionId"] = existing["VersionId"]
-            self.client.update_table(**arguments)
+            self._update_table(definition, wanted, existing)
         return applied
 
 
@@ -468,6 +470,10 @@ def _same(existing: dict[str, t.Any], wanted: dict[str, t.Any]) -> bool:
 def _pairs(columns: list[dict[str, str]]) -> list[tuple[str, str]]:
     """Columns compared by name and type only (Glue may add keys such as ``Comment``)."""
     return [(c["Name"], c["Type"]) for c in columns]
+
+
+def _resource(definition: TableDefinition) -> str:
+    return f"{definition.database}.{definition.name}"
 
 
 def _action(error: ClientError) -> str:
