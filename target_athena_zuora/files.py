@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 
@@ -29,15 +30,17 @@ def fsync_directory(path: Path) -> None:
         os.close(descriptor)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` whole or not at all (temporary file, fsync, rename);
-    raises ``OSError``, leaving no temporary file behind."""
+def write_atomically(path: Path, data: bytes | Path) -> None:
+    """Replace ``path`` with ``data`` (bytes, or the contents of another file) whole or not
+    at all (temporary file beside it, fsync, rename); raises ``OSError``, leaving no
+    temporary file behind."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with temporary.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        if isinstance(data, Path):
+            shutil.copyfile(data, temporary)
+        else:
+            temporary.write_bytes(data)
+        fsync_file(temporary)
         temporary.replace(path)
         fsync_directory(path.parent)
     finally:

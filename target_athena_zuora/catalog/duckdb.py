@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -44,7 +43,7 @@ import pyarrow.parquet as pq
 from target_athena_zuora.catalog import PART_METADATA_KEY, PARTITION_KEY, TableDefinition
 from target_athena_zuora.errors import CatalogError, SchemaError
 from target_athena_zuora.evolution import merge_schemas
-from target_athena_zuora.files import fsync_directory, fsync_file, os_reason, write_atomically
+from target_athena_zuora.files import os_reason, write_atomically
 from target_athena_zuora.glue_types import arrow_schema, glue_columns
 from target_athena_zuora.views import PATH_COLUMN, CurrentView, describe
 
@@ -294,7 +293,6 @@ class DuckDBCatalog:
         for table in tables.values():
             taken = {n for d, n in names if d == table.database}
             statements.extend(self.view_statements(table, taken))
-        temporary = self.root / f".{CATALOG_FILE}.{os.getpid()}.tmp"
         try:
             for leftover in self.root.glob(f".{CATALOG_FILE}.*.tmp*"):
                 leftover.unlink(missing_ok=True)  # under the lock: no live run is writing it
@@ -306,17 +304,11 @@ class DuckDBCatalog:
                     for statement in statements:
                         connection.execute(statement)
                     connection.execute("CHECKPOINT")
-                shutil.copyfile(built, temporary)
-            fsync_file(temporary)
-            temporary.replace(self.path)
-            fsync_directory(self.root)
+                write_atomically(self.path, built)
         except duckdb.Error as error:
             raise CatalogError(f"DuckDB catalog {self.path}: {_first_line(error)}") from error
         except OSError as error:
             raise CatalogError(f"cannot write {self.path}: {os_reason(error)}") from error
-        finally:
-            for leftover in self.root.glob(f".{CATALOG_FILE}.{os.getpid()}.tmp*"):
-                leftover.unlink(missing_ok=True)
 
     def view_statements(self, table: Table, taken: Collection[str] = ()) -> list[str]:
         """The SQL creating ``table``'s views: ``<database>.<name>`` and, when its stream has
