@@ -316,30 +316,29 @@ class Lander:
         if it is newer than the last printed."""
         started = time.monotonic()
         self.seal()
-        state = self._latest_state()
-        emitted = False
-        if state is not None and state != self._acknowledged:
-            self._emit_state(copy.deepcopy(state))
-            self._acknowledged = copy.deepcopy(state)
-            emitted = True
+        state = self._unacknowledged_state()
+        if state is not None:
+            self._acknowledged = copy.deepcopy(state)  # printed as it is now, kept to compare
+            self._emit_state(self._acknowledged)
         self.timers.pending_since = None
         if reason:
             self.logger.info(
                 "checkpoint (%s): landed and applied in %.2f s%s",
                 reason,
                 time.monotonic() - started,
-                ", STATE printed" if emitted else "",
+                ", STATE printed" if state is not None else "",
             )
 
-    def _state_unacknowledged(self) -> bool:
+    def _unacknowledged_state(self) -> State | None:
+        """The latest STATE if it differs from the last one printed, else None."""
         state = self._latest_state()
-        return state is not None and state != self._acknowledged
+        return state if state is not None and state != self._acknowledged else None
 
     def tick(self) -> None:
         """Between input chunks and while waiting for input: run a due checkpoint, log
         progress."""
         now = time.monotonic()
-        if self.timers.pending_since is None and self._state_unacknowledged():
+        if self.timers.pending_since is None and self._unacknowledged_state() is not None:
             self.timers.pending_since = self.timers.last_input  # a STATE alone waits too
         reason = self.timers.due(now)
         if reason is not None:

@@ -265,11 +265,8 @@ class TargetAthenaZuora(Target):
         stream = message_dict.get("stream")
         bookmarks = message_dict.get("bookmark_properties")
         if isinstance(stream, str):
-            self._bookmarks[stream] = (
-                [b for b in bookmarks or () if isinstance(b, str)]
-                if (isinstance(bookmarks, list))
-                else []
-            )
+            listed = bookmarks if isinstance(bookmarks, list) else []
+            self._bookmarks[stream] = [b for b in listed if isinstance(b, str)]
         previous = self._sinks_active.get(stream) if isinstance(stream, str) else None
         if isinstance(previous, AthenaSink) and previous.original_schema != message_dict.get(
             "schema"
