@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,23 +24,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from target_cli import target_command
 
 CLI_TIMEOUT = 120
-
-
-def cli_command() -> list[str]:
-    """The installed console script (PATH first, then the venv's bin next to the interpreter)."""
-    found = shutil.which("target-athena-zuora")
-    if found:
-        return [found]
-    beside = Path(sys.executable).parent / "target-athena-zuora"
-    if beside.exists():
-        return [str(beside)]
-    return [
-        sys.executable,
-        "-c",
-        "from target_athena_zuora.target import TargetAthenaZuora as T; T.cli()",
-    ]
 
 
 @dataclass(frozen=True)
@@ -107,7 +91,7 @@ def cli_runner(base: Path) -> RunCli:
         data = lines if isinstance(lines, bytes) else singer_text(lines)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_ATHENA_ZUORA_")}
         completed = subprocess.run(
-            [*cli_command(), "--config", str(config_file), *extra_args],
+            [*target_command(), "--config", str(config_file), *extra_args],
             input=data,
             capture_output=True,
             timeout=CLI_TIMEOUT,
@@ -231,7 +215,7 @@ def start_cli(tmp_path: Path) -> Iterator[StartCli]:
         config_file = tmp_path / f"live-config{next(counter)}.json"
         config_file.write_text(json.dumps(config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_ATHENA_ZUORA_")}
-        run = LiveRun([*cli_command(), "--config", str(config_file)], root, env)
+        run = LiveRun([*target_command(), "--config", str(config_file)], root, env)
         runs.append(run)
         return run
 

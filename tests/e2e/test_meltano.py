@@ -37,6 +37,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from file_modules import import_file
 
 pytestmark = [pytest.mark.meltano, pytest.mark.slow]
 
@@ -263,17 +264,7 @@ def test_meltano_config_list_shows_the_real_defaults(meltano_run: MeltanoRun) ->
 
 def demo_tap(module: str) -> ModuleType:
     """A module of the demo tap, imported from its folder (it lives in Meltano's venv)."""
-    if "tap_zuora_sample" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "tap_zuora_sample",
-            DEMO_PACKAGE / "__init__.py",
-            submodule_search_locations=[str(DEMO_PACKAGE)],
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError(DEMO_PACKAGE)
-        package = importlib.util.module_from_spec(spec)
-        sys.modules["tap_zuora_sample"] = package
-        spec.loader.exec_module(package)
+    import_file("tap_zuora_sample", DEMO_PACKAGE)
     return importlib.import_module(f"tap_zuora_sample.{module}")
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs installed
 import pytest
+from file_modules import import_file
 
 REPO = Path(__file__).parents[2]
 DEMO_ROOT = REPO / "demo" / "tap-zuora-sample"
@@ -35,27 +36,13 @@ TAP_MAIN = (  # the console script's code, run from the demo's folder
 )
 
 
-def _package() -> ModuleType:
-    """Import the demo tap from its folder (it is installed in Meltano's venv, not ours)."""
-    name = "tap_zuora_sample"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, PACKAGE / "__init__.py", submodule_search_locations=[str(PACKAGE)]
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError(PACKAGE)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def tap() -> ModuleType:
-    return _package()
+    """The demo tap, imported from its folder (it is installed in Meltano's venv, not ours)."""
+    return import_file("tap_zuora_sample", PACKAGE)
 
 
 def history() -> ModuleType:
-    _package()
+    tap()
     return importlib.import_module("tap_zuora_sample.history")
 
 

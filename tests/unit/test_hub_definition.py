@@ -8,14 +8,13 @@ capabilities and enums they allow are restated here (as of the Hub's schemas of 
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # no stubs installed
+from file_modules import import_file
 
 REPO = Path(__file__).parents[2]
 HUB = REPO / "meltano-hub" / "loaders" / "target-athena-zuora" / "target-athena-zuora.yml"
@@ -48,15 +47,8 @@ QUALITY = {"gold", "silver", "bronze", "unknown"}
 
 @functools.cache
 def generator() -> ModuleType:
-    if "generate" not in sys.modules:
-        path = REPO / "scripts" / "generate.py"
-        spec = importlib.util.spec_from_file_location("generate", path)
-        if spec is None or spec.loader is None:
-            raise ImportError(path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["generate"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["generate"]
+    """scripts/generate.py, imported from its path."""
+    return import_file("generate", REPO / "scripts" / "generate.py")
 
 
 @functools.cache

@@ -8,7 +8,6 @@ that --about gives it.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]  # no stubs installed
+from file_modules import import_file
 
 REPO = Path(__file__).parents[2]
 MELTANO_YML = REPO / "meltano.yml"
@@ -48,15 +48,7 @@ MELTANO_KINDS = {
 @functools.cache
 def generator() -> ModuleType:
     """scripts/generate.py, imported from its path."""
-    if "generate" not in sys.modules:
-        path = REPO / "scripts" / "generate.py"
-        spec = importlib.util.spec_from_file_location("generate", path)
-        if spec is None or spec.loader is None:
-            raise ImportError(path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["generate"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["generate"]
+    return import_file("generate", REPO / "scripts" / "generate.py")
 
 
 @functools.cache

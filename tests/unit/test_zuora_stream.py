@@ -6,11 +6,9 @@ The demo tap itself (incremental runs, closed pipe) is tested in test_demo_tap.p
 from __future__ import annotations
 
 import functools
-import importlib.util
 import io
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -18,28 +16,16 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs installed
 import pytest
+from file_modules import import_file
 
 REPO = Path(__file__).parents[2]
 DEMO = REPO / "demo" / "tap-zuora-sample" / "tap_zuora_sample"
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
-def load(name: str, path: Path) -> ModuleType:
-    """Import a file that is not an installed package (registered first, for dataclasses)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @functools.cache
 def generator() -> ModuleType:
-    return load("zuora_stream", REPO / "bench" / "zuora_stream.py")
+    return import_file("zuora_stream", REPO / "bench" / "zuora_stream.py")
 
 
 @functools.cache

@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from target_cli import target_command
+
 from zuora.data import START_DATE
 from zuora.fake_api import FakeZuora, RecordedRequest, ServedFile
 
@@ -72,21 +74,6 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def target_command() -> list[str]:
-    """The target's console script (PATH first, then beside the suite's interpreter)."""
-    found = shutil.which("target-athena-zuora")
-    if found:
-        return [found]
-    beside = Path(sys.executable).parent / "target-athena-zuora"
-    if beside.exists():
-        return [str(beside)]
-    return [
-        sys.executable,
-        "-c",
-        "from target_athena_zuora.target import TargetAthenaZuora as T; T.cli()",
-    ]
 
 
 def select_all(catalog: Json) -> Json:
