@@ -125,13 +125,18 @@ def outcome_of(result: Any, signum: int, run: Any, signalled_at: float) -> tuple
 
 
 def check(name: str, signum: int, run: Any, signalled_at: float) -> Trial:
+    """Wait for ``run`` to end, record the trial (for ``test_summary``) and assert it has no
+    violation."""
     result = run.wait(timeout=300)
     problems = ["a traceback on stderr"] if "Traceback" in result.stderr else []
     problems += coverage_problems(result.states, result.root)
     outcome, wrong = outcome_of(result, signum, run, signalled_at)
     states = result.states
     covered = states[-1]["seq"] + 1 if states else 0
-    return Trial(name, signum, outcome, len(states), covered, tuple(problems + wrong))
+    trial = Trial(name, signum, outcome, len(states), covered, tuple(problems + wrong))
+    TRIALS.append(trial)
+    assert not trial.violations, trial
+    return trial
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
@@ -163,8 +168,6 @@ def test_mid_run(start_cli: Any, stream: bytes, signum: int, taken: int) -> None
     at = time.monotonic()
     run.send(signum)
     trial = check(f"mid-run {taken >> 10} KiB", signum, run, at)
-    TRIALS.append(trial)
-    assert not trial.violations, trial
     assert trial.outcome == "graceful", trial
 
 
@@ -193,8 +196,6 @@ def test_mid_run_between_timer_checkpoints(start_cli: Any, stream: bytes, signum
     at = time.monotonic()
     run.send(signum)
     trial = check("mid-run after timer checkpoints", signum, run, at)
-    TRIALS.append(trial)
-    assert not trial.violations, trial
     assert trial.outcome == "graceful" and trial.states >= 3, trial
 
 
@@ -222,8 +223,6 @@ def test_at_start_up(start_cli: Any, stream: bytes, signum: int) -> None:
     at = time.monotonic()
     run.send(signum)
     trial = check("start-up", signum, run, at)
-    TRIALS.append(trial)
-    assert not trial.violations, trial
     assert trial.outcome in {"startup", "graceful"}, trial
 
 
@@ -236,8 +235,6 @@ def test_right_after_exec(start_cli: Any, stream: bytes, signum: int) -> None:
     at = time.monotonic()
     run.send(signum)
     trial = check("right after exec", signum, run, at)
-    TRIALS.append(trial)
-    assert not trial.violations, trial
     assert trial.outcome in {"startup", "graceful"}, trial
 
 
@@ -253,8 +250,6 @@ def test_with_all_input_read_and_stdin_open(start_cli: Any, signum: int) -> None
     at = time.monotonic()
     run.send(signum)
     trial = check("idle, stdin open", signum, run, at)
-    TRIALS.append(trial)
-    assert not trial.violations, trial
     assert trial.outcome == "graceful" and trial.covered == records, trial
 
 
@@ -269,8 +264,6 @@ def test_second_signal_stops_at_once(start_cli: Any, stream: bytes, signum: int)
     time.sleep(0.2)
     run.send(signum)
     trial = check("second signal while draining", signum, run, at)
-    TRIALS.append(trial)
-    assert not trial.violations, trial
     assert trial.outcome in {"aborted", "graceful"}, trial
 
 
