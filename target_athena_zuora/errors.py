@@ -48,6 +48,15 @@ class CatalogError(TargetError):
     """Applying a table definition to the catalog failed."""
 
 
+def first_line(error: BaseException) -> str:
+    """The first non-blank line of ``error``'s message, or its type's name: library messages
+    may run over several lines (a body, a traceback, the input quoted)."""
+    for line in str(error).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(error).__name__
+
+
 def where(stream: str | None = None, field: str | None = None, line: int | None = None) -> str:
     """Render the location prefix shared by input errors: ``stream X, field Y, input line N``."""
     parts = []

@@ -6,13 +6,14 @@ import os
 import shutil
 from pathlib import Path
 
+from target_athena_zuora.errors import first_line
+
 
 def os_reason(error: OSError) -> str:
     """``No space left on device``: the OS's words for ``error``, never a bare errno."""
     if error.errno:
         return os.strerror(error.errno)
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return first_line(error)
 
 
 def fsync_file(path: Path) -> None:

@@ -35,6 +35,7 @@ from target_athena_zuora.errors import (
     RecordBeforeSchemaError,
     SchemaError,
     TargetError,
+    first_line,
     where,
 )
 from target_athena_zuora.jsontext import (
@@ -371,7 +372,7 @@ class FastSingerReader(GenericSingerReader[bytes]):
             ) from None
         except Exception as error:  # the SDK's own errors: add where they happened
             where_ = f"stream {stream}, " if stream else ""
-            raise InputError(f"{where_}input line {number}: {_first_line(error)}") from error
+            raise InputError(f"{where_}input line {number}: {show(first_line(error))}") from error
 
     def _parse(self, line: bytes, number: int, kind: str) -> dict[str, t.Any]:
         """Parse a message for the SDK: a RECORD as ``loads_record`` does; a STATE's value
@@ -425,12 +426,6 @@ def _kind(envelope: _Envelope, number: int) -> str:
 
 def _show(value: object) -> str:
     return show(json.dumps(value, default=str))
-
-
-def _first_line(error: Exception) -> str:
-    """An error's first line, shortened: the SDK's messages may quote the whole message."""
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return show(text)
 
 
 def _loads_state(line: bytes) -> t.Any:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from target_athena_zuora.errors import MissingKeyError, RecordError, where
+from target_athena_zuora.errors import MissingKeyError, RecordError, first_line, where
 from target_athena_zuora.jsontext import (
     BigInt,
     LineError,
@@ -376,7 +376,7 @@ class _Once:
 
 def show_error(error: Exception) -> str:
     """A library's error message, first line only and shortened (it may quote input)."""
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    text = first_line(error)
     return text if len(text) <= 2 * _SHOW_CHARS else text[: 2 * _SHOW_CHARS - 3] + "..."
 
 

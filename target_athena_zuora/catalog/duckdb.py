@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from target_athena_zuora.catalog import PART_METADATA_KEY, PARTITION_KEY, TableDefinition
-from target_athena_zuora.errors import CatalogError, SchemaError
+from target_athena_zuora.errors import CatalogError, SchemaError, first_line
 from target_athena_zuora.evolution import merge_schemas
 from target_athena_zuora.files import os_reason, write_atomically
 from target_athena_zuora.glue_types import arrow_schema, glue_columns
@@ -242,7 +242,7 @@ class DuckDBCatalog:
             log.warning(
                 "%s is unreadable (%s): rebuilding it from the parts under %s",
                 manifest,
-                str(error).splitlines()[0] if str(error) else type(error).__name__,
+                first_line(error),
                 self.root,
             )
         return {f"{t.database}.{t.name}": t for t in tables}
@@ -306,7 +306,7 @@ class DuckDBCatalog:
                     connection.execute("CHECKPOINT")
                 write_atomically(self.path, built)
         except duckdb.Error as error:
-            raise CatalogError(f"DuckDB catalog {self.path}: {_first_line(error)}") from error
+            raise CatalogError(f"DuckDB catalog {self.path}: {first_line(error)}") from error
         except OSError as error:
             raise CatalogError(f"cannot write {self.path}: {os_reason(error)}") from error
 
@@ -453,8 +453,3 @@ def _part_keys(
         return tuple(data.get("key_properties") or ()), data.get("replication_key")
     except (ValueError, AttributeError):
         return keys, replication_key
-
-
-def _first_line(error: Exception) -> str:
-    lines = [line for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
