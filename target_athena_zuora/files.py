@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from target_athena_zuora.errors import first_line
+from target_athena_zuora.errors import StorageError, TargetError, first_line
 
 
 def os_reason(error: OSError) -> str:
@@ -14,6 +16,18 @@ def os_reason(error: OSError) -> str:
     if error.errno:
         return os.strerror(error.errno)
     return first_line(error)
+
+
+@contextmanager
+def os_errors(
+    path: Path, verb: str = "write", error: type[TargetError] = StorageError
+) -> Iterator[None]:
+    """Any OS error (full disk, permissions, read-only filesystem) as one ``error`` line
+    naming ``path`` and the reason: ``cannot write <path>: No space left on device``."""
+    try:
+        yield
+    except OSError as raised:
+        raise error(f"cannot {verb} {path}: {os_reason(raised)}") from raised
 
 
 def fsync_file(path: Path) -> None:

@@ -35,11 +35,12 @@ from target_athena_zuora.catalog import Catalog, TableDefinition, part_metadata
 from target_athena_zuora.destinations import build_destination
 from target_athena_zuora.errors import SchemaError
 from target_athena_zuora.evolution import merge_schemas
+from target_athena_zuora.files import os_errors
 from target_athena_zuora.layout import TransferClock, model_prefix
 from target_athena_zuora.schema import StreamSchema
 from target_athena_zuora.settings import Settings
 from target_athena_zuora.storage import Storage
-from target_athena_zuora.writer import LandedPart, ModelWriter, PartOptions, Pipeline, os_errors
+from target_athena_zuora.writer import LandedPart, ModelWriter, PartOptions, Pipeline
 
 WORKSPACE_PREFIX = ".parts-"  # under local_path (local), or the system temp dir (S3)
 _ALIVE = ".alive"  # held locked by the live run that owns a workspace

@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from target_athena_zuora.errors import KeyExistsError, StorageError
-from target_athena_zuora.files import os_reason
+from target_athena_zuora.files import os_errors
 from target_athena_zuora.layout import TransferClock, part_key
 from target_athena_zuora.storage import Storage
 
@@ -80,16 +79,6 @@ def dictionary_columns(table: pa.Table) -> list[str]:
         for field, column in zip(table.schema, table.columns, strict=True)
         if not pa.types.is_nested(field.type) and pc.count_distinct(column).as_py() <= limit
     ]
-
-
-@contextmanager
-def os_errors(path: Path, verb: str = "write") -> Iterator[None]:
-    """Any OS error (full disk, permissions, read-only filesystem) as one ``StorageError``
-    line naming ``path`` and the reason."""
-    try:
-        yield
-    except OSError as error:
-        raise StorageError(f"cannot {verb} {path}: {os_reason(error)}") from error
 
 
 class ModelWriter:

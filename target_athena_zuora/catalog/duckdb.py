@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from target_athena_zuora.catalog import PART_METADATA_KEY, PARTITION_KEY, TableDefinition
 from target_athena_zuora.errors import CatalogError, SchemaError, first_line
 from target_athena_zuora.evolution import merge_schemas
-from target_athena_zuora.files import os_reason, write_atomically
+from target_athena_zuora.files import os_errors, os_reason, write_atomically
 from target_athena_zuora.glue_types import arrow_schema, glue_columns
 from target_athena_zuora.views import PATH_COLUMN, CurrentView, describe
 
@@ -250,10 +250,8 @@ class DuckDBCatalog:
     def _save(self, tables: dict[str, Table]) -> None:
         data = {"format": _FORMAT, "tables": [t.to_json() for t in tables.values()]}
         path = self.root / MANIFEST_FILE
-        try:
+        with os_errors(path, error=CatalogError):
             write_atomically(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
-        except OSError as error:
-            raise CatalogError(f"cannot write {path}: {os_reason(error)}") from error
 
     def _derive(self) -> dict[str, Table]:
         """Tables from the parts' schemas, each merged in landing order."""
@@ -370,13 +368,9 @@ class DuckDBCatalog:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        try:
+        with os_errors(self.root / LOCK_FILE, error=CatalogError):
             self.root.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(self.root / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o644)
-        except OSError as error:
-            raise CatalogError(
-                f"cannot write {self.root / LOCK_FILE}: {os_reason(error)}"
-            ) from error
         try:
             _lock(descriptor, self.root / LOCK_FILE)
             yield

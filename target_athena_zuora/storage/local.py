@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from target_athena_zuora.errors import KeyExistsError, StorageError
-from target_athena_zuora.files import fsync_directory, fsync_file, os_reason
+from target_athena_zuora.errors import KeyExistsError
+from target_athena_zuora.files import fsync_directory, fsync_file, os_errors
 
 
 class LocalStorage:
@@ -18,15 +18,14 @@ class LocalStorage:
     def create(self, key: str, source: Path) -> None:
         """Link the complete, fsynced ``source`` to ``key``; fail if ``key`` exists."""
         destination = self.root / key
-        try:
+        with os_errors(destination):
             destination.parent.mkdir(parents=True, exist_ok=True)
             fsync_file(source)
-            os.link(source, destination)  # atomic and exclusive: never overwrites
+            try:
+                os.link(source, destination)  # atomic and exclusive: never overwrites
+            except FileExistsError as error:
+                raise KeyExistsError(f"{destination} already exists") from error
             fsync_directory(destination.parent)
-        except FileExistsError as error:
-            raise KeyExistsError(f"{destination} already exists") from error
-        except OSError as error:
-            raise StorageError(f"cannot write {destination}: {os_reason(error)}") from error
 
     def uri(self, key: str) -> str:
         """The absolute path of ``key`` (a trailing ``/`` is kept)."""
